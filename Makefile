@@ -1,0 +1,37 @@
+# Two entry points for a newcomer: `make demo` and `make test`. Both create the
+# virtual environment (.venv) and fetch the sample media (.cache/media) when missing.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+MEDIA  := .cache/media/.fetched
+OUT    ?= out/demo
+
+.PHONY: env media demo test bench clean
+
+env: $(STAMP)
+
+$(STAMP): requirements.txt requirements-nodeps.txt setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	touch $@
+
+media: $(MEDIA)
+
+$(MEDIA): $(STAMP)
+	$(PY) -m fer_ros.media fetch
+
+demo: env media
+	$(VENV)/bin/fer-ros video default --out $(OUT)
+
+test: env media
+	$(PY) -m pytest -q test
+
+bench: env media
+	$(VENV)/bin/fer-ros bench
+
+clean:
+	rm -rf $(VENV) .cache out build install log
