@@ -1,0 +1,169 @@
+"""Recurrent expression model: appearance + geometry streams -> MV-LSTM -> heads.
+
+The same weights serve training (`forward` on padded (N, T, .) batches) and
+streaming inference (`step`, one frame for a batch of faces); both give the same
+numbers. Saved as safetensors with the config as JSON metadata (no pickle).
+"""
+
+import json
+import os
+from dataclasses import asdict, dataclass, fields
+from typing import Dict, Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from .classes import CLASS_NAMES, NUM_CLASSES, PHASES
+from .mvlstm import MVLSTM, State
+
+FORMAT = "fer_ros.ExpressionModel/1"
+
+
+@dataclass
+class ModelConfig:
+    geometry_dim: int                  # size of the geometry vector (given by the caller)
+    appearance_dim: int = 128          # CNN feature size; the 7 CNN logits are appended to it
+    hidden: int = 128
+    num_layers: int = 1
+    stream_dim: int = 64
+    mode_size: Optional[int] = None    # MV-LSTM mode state size (None: = hidden)
+    mode_readout: bool = False         # let h see the mode state through a gate
+    dropout: float = 0.1
+    stream_dropout: float = 0.15       # per sequence, prob. of zeroing each stream (never both)
+
+    def __post_init__(self):
+        if not 0 <= self.stream_dropout <= 0.5:  # the two streams are dropped exclusively
+            raise ValueError(f"stream_dropout must be in [0, 0.5], got {self.stream_dropout}")
+
+    @property
+    def appearance_in(self) -> int:
+        return self.appearance_dim + NUM_CLASSES
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ModelConfig":
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise ValueError(f"unknown ModelConfig keys: {sorted(unknown)}")
+        return cls(**d)
+
+
+def _stream(in_dim: int, out_dim: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_dim, out_dim), nn.LayerNorm(out_dim), nn.ReLU())
+
+
+class ExpressionModel(nn.Module):
+    HEAD_SIZES = (NUM_CLASSES, 1, 1, len(PHASES))  # logits | intensity | activity | phase
+
+    def __init__(self, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.appearance = _stream(cfg.appearance_in, cfg.stream_dim)
+        self.geometry = _stream(cfg.geometry_dim, cfg.stream_dim)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.rnn = MVLSTM(2 * cfg.stream_dim, cfg.hidden, cfg.num_layers, cfg.mode_size,
+                          cfg.mode_readout)
+        self.heads = nn.Linear(cfg.hidden, sum(self.HEAD_SIZES))  # all heads in one matmul
+
+    def _inputs(self, appearance: Tensor, geometry: Tensor) -> Tensor:
+        a, g = self.appearance(appearance), self.geometry(geometry)
+        p = self.cfg.stream_dropout
+        if self.training and p > 0:
+            # Zero a whole stream for a whole sequence so the model learns to work
+            # from either one; one uniform draw per sequence keeps them exclusive.
+            shape = (a.shape[0],) + (1,) * (a.dim() - 1)
+            u = torch.rand(shape, device=a.device)
+            a = a * (u >= p).to(a.dtype)
+            g = g * ((u < p) | (u >= 2 * p)).to(g.dtype)
+        return self.drop(torch.cat([a, g], dim=-1))
+
+    def _heads(self, h: Tensor) -> Dict[str, Tensor]:
+        logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
+        act = act.squeeze(-1)
+        return {
+            "logits": logits,                               # CLASS_NAMES order
+            "intensity": torch.sigmoid(inten.squeeze(-1)),  # 0..1
+            "activity": torch.sigmoid(act),                 # P(expression in progress)
+            "activity_logits": act,                         # for a stable BCE
+            "phase_logits": phase,                          # PHASES order
+        }
+
+    def init_state(self, n: int, device=None) -> State:
+        return self.rnn.init_state(n, device)
+
+    def forward(self, appearance: Tensor, geometry: Tensor, lengths: Optional[Tensor] = None,
+                state: Optional[State] = None) -> Dict[str, Tensor]:
+        """appearance (N, T, 135), geometry (N, T, G) -> dict of (N, T, ...) outputs."""
+        h, _ = self.rnn(self._inputs(appearance, geometry), lengths, state)
+        return self._heads(h)
+
+    def step(self, appearance: Tensor, geometry: Tensor, state: Optional[State] = None
+             ) -> Tuple[Dict[str, Tensor], State]:
+        """One frame for N faces: appearance (N, 135), geometry (N, G) -> (dict, state)."""
+        h, state = self.rnn.step(self._inputs(appearance, geometry), state)
+        return self._heads(h), state
+
+
+class StepModule(nn.Module):
+    """Tensor-only wrapper of `ExpressionModel.step` for torch.jit.trace / ONNX export.
+
+    forward(appearance, geometry, h, c, m) ->
+        (logits, intensity, activity, phase_logits, h, c, m)
+    """
+
+    def __init__(self, model: ExpressionModel):
+        super().__init__()
+        self.model = model
+
+    def forward(self, appearance: Tensor, geometry: Tensor, h: Tensor, c: Tensor, m: Tensor):
+        out, (h, c, m) = self.model.step(appearance, geometry, (h, c, m))
+        return out["logits"], out["intensity"], out["activity"], out["phase_logits"], h, c, m
+
+    def example_inputs(self, n: int = 1):
+        cfg = self.model.cfg
+        return (torch.zeros(n, cfg.appearance_in), torch.zeros(n, cfg.geometry_dim),
+                *self.model.init_state(n))
+
+
+def save_model(model: ExpressionModel, path, extra_metadata: Optional[dict] = None) -> None:
+    from safetensors.torch import save_file
+
+    meta = {
+        "format": FORMAT,
+        "config": json.dumps(model.cfg.to_dict()),
+        "class_names": json.dumps(CLASS_NAMES),
+        "phases": json.dumps(PHASES),
+        "extra": json.dumps(extra_metadata or {}),
+    }
+    tensors = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(tensors, os.fspath(path), metadata=meta)
+
+
+def load_model(path, device="cpu") -> ExpressionModel:
+    """Load a model saved by `save_model`, in eval mode; `.metadata` holds the extra metadata."""
+    from safetensors import safe_open
+
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"model file not found: {path}")
+    try:
+        with safe_open(path, framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            tensors = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as e:  # safetensors raises its own error types for bad headers / truncation
+        raise ValueError(f"{path}: not a readable safetensors model file ({e})") from e
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"{path}: not a fer_ros expression model (format={meta.get('format')!r})")
+    try:
+        cfg = ModelConfig.from_dict(json.loads(meta["config"]))
+        if tuple(json.loads(meta["class_names"])) != CLASS_NAMES:
+            raise ValueError(f"class order {meta['class_names']} != {CLASS_NAMES}")
+        model = ExpressionModel(cfg)
+        model.load_state_dict(tensors, strict=True)
+        model.metadata = json.loads(meta.get("extra", "{}"))
+    except (KeyError, TypeError, ValueError, RuntimeError) as e:
+        raise ValueError(f"{path}: bad model metadata or weights ({e})") from e
+    return model.to(device).eval()
