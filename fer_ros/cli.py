@@ -1,5 +1,97 @@
-"""Command line: placeholder until the engine lands (replaced in this session)."""
+"""`fer-ros` command line: thin shells around the engine."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from .engine import MODELS, EngineConfig
+
+log = logging.getLogger("fer_ros")
 
 
-def main(argv=None):
-    raise SystemExit("fer-ros: command line not built yet")
+def add_engine_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("engine")
+    g.add_argument("--model", choices=MODELS, default="recurrent",
+                   help="recurrent: MV-LSTM per face (default); baseline: the frame-wise CNN alone")
+    g.add_argument("--weights", help="recurrent model file (.safetensors); default: the shipped weights")
+    g.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    g.add_argument("--max-faces", type=int, default=8)
+    g.add_argument("--detect-every", type=int, default=1,
+                   help="run the face detectors every N frames, tracking landmarks in between")
+    g.add_argument("--lost-timeout", type=float, default=1.0, help="seconds unseen before a face id ends")
+
+
+def engine_config(args) -> EngineConfig:
+    return EngineConfig(model=args.model, weights=args.weights, device=args.device, max_faces=args.max_faces,
+                        detect_every=args.detect_every, lost_timeout=args.lost_timeout,
+                        aligned=getattr(args, "aligned", False))
+
+
+def cmd_video(args) -> int:
+    from .runner import run_video
+
+    outputs = run_video(args.input, args.out, engine_config(args), stills=args.stills, fps=args.fps,
+                        progress=not args.quiet)
+    print(f"outputs in {args.out}:")
+    for name, path in outputs.items():
+        print(f"  {name:10s} {path}")
+    return 0
+
+
+def cmd_bench(args) -> int:
+    from .bench import run_bench
+
+    run_bench(frames=args.frames, devices=args.devices, model=args.model, weights=args.weights,
+              detect_every=args.detect_every)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fer-ros", description="Streaming facial expression recognition and spotting (ROS-free runners).")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("video", help="run the engine on a video, a folder of frames, a camera or stills",
+                       description="Writes DIR/frames.jsonl, DIR/intervals.jsonl, DIR/annotated.mp4 "
+                                   "(annotated/ for --stills) and DIR/timeline.png.")
+    p.add_argument("input", help="'default' (the sample clip), a video file, a folder of frames "
+                                 "(a sequence in name order), an image, or a camera index")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--stills", action="store_true", help="each image is an independent photo (state reset)")
+    p.add_argument("--aligned", action="store_true", help="inputs are already face crops: skip detection")
+    p.add_argument("--fps", type=float, default=30.0, help="frame rate of a folder of frames (stamps)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_engine_args(p)
+    p.set_defaults(func=cmd_video)
+
+    p = sub.add_parser("bench", help="per-stage milliseconds and frames/s on the sample clip",
+                       description="1 face (the clip letterboxed to 640x480) and 4 faces (a 2x2 mosaic "
+                                   "at 640x480), on CPU and on CUDA when present. Prints; asserts nothing.")
+    p.add_argument("--frames", type=int, default=150, help="frames per measurement (after warm-up)")
+    p.add_argument("--devices", nargs="+", default=None, help="devices to measure (default: cpu, and cuda if present)")
+    p.add_argument("--model", choices=MODELS, default="recurrent")
+    p.add_argument("--weights")
+    p.add_argument("--detect-every", type=int, nargs="+", default=[1, 3],
+                   help="detector intervals to measure")
+    p.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError) as e:
+        log.error("%s", e)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
+import torch
 from .classes import CLASS_NAMES
 from .features import AppearanceEncoder, face_crops, geometry_of, to_gray
 from .geometry import RunningNeutral
