@@ -6,6 +6,7 @@ Frames are decoded up front so the figures are the engine's own. Prints only.
 
 from __future__ import annotations
 
+import os
 import time
 
 import cv2
@@ -67,7 +68,7 @@ def run_bench(frames: int = 150, devices=None, model: str = "recurrent", weights
     devices = devices or (["cpu"] + (["cuda"] if torch.cuda.is_available() else []))
     data = scenes(frames)
     print(f"fer-ros bench: {frames} frames per row at {SIZE[0]}x{SIZE[1]}, model={model}, "
-          f"cpu cores={torch.get_num_interop_threads()}")
+          f"cpu cores={os.cpu_count()}")
     header = f"{'device':6s} {'scene':8s} {'det/N':>5s} " + " ".join(f"{s:>9s}" for s in STAGES) + \
         f" {'faces':>5s} {'frames/s':>8s}"
     print(header + "\n" + "-" * len(header))
