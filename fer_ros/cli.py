@@ -11,22 +11,44 @@ from .engine import MODELS, EngineConfig
 log = logging.getLogger("fer_ros")
 
 
+ENGINE_FLAGS = ("model", "weights", "device", "max_faces", "detect_every", "lost_timeout")
+
+
 def add_engine_args(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("engine")
-    g.add_argument("--model", choices=MODELS, default="recurrent",
+    # Defaults are None so that only flags given on the command line override --config.
+    g = p.add_argument_group("engine (defaults: config/fer.yaml values)")
+    g.add_argument("--config", help="ROS 2 parameter YAML with engine parameters (e.g. config/fer.yaml)")
+    g.add_argument("--model", choices=MODELS,
                    help="recurrent: MV-LSTM per face (default); baseline: the frame-wise CNN alone")
     g.add_argument("--weights", help="recurrent model file (.safetensors); default: the shipped weights")
-    g.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
-    g.add_argument("--max-faces", type=int, default=8)
-    g.add_argument("--detect-every", type=int, default=1,
-                   help="run the face detectors every N frames, tracking landmarks in between")
-    g.add_argument("--lost-timeout", type=float, default=1.0, help="seconds unseen before a face id ends")
+    g.add_argument("--device", help="auto (CUDA when present; default), cpu, cuda, cuda:N")
+    g.add_argument("--max-faces", type=int, help="most faces tracked per frame (default 8)")
+    g.add_argument("--detect-every", type=int,
+                   help="run the face detectors every N frames, tracking landmarks in between (default 1)")
+    g.add_argument("--lost-timeout", type=float, help="seconds unseen before a face id ends (default 1.0)")
+
+
+def load_params(path: str) -> dict:
+    """The ros__parameters of the first node in a ROS 2 parameter file."""
+    import yaml
+
+    with open(path) as f:
+        doc = yaml.safe_load(f) or {}
+    for node in doc.values():
+        if isinstance(node, dict) and "ros__parameters" in node:
+            return node["ros__parameters"]
+    raise ValueError(f"{path}: no '<node>: ros__parameters:' section")
 
 
 def engine_config(args) -> EngineConfig:
-    return EngineConfig(model=args.model, weights=args.weights, device=args.device, max_faces=args.max_faces,
-                        detect_every=args.detect_every, lost_timeout=args.lost_timeout,
-                        aligned=getattr(args, "aligned", False))
+    cfg = EngineConfig.from_params(load_params(args.config)) if args.config else EngineConfig()
+    for name in ENGINE_FLAGS:
+        if getattr(args, name) is not None:
+            setattr(cfg, name, getattr(args, name))
+    if getattr(args, "aligned", False):
+        cfg.aligned = True
+    cfg.validate()
+    return cfg
 
 
 def cmd_video(args) -> int:
@@ -73,7 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--frames", type=int, default=150, help="frames per measurement (after warm-up)")
     p.add_argument("--devices", nargs="+", default=None, help="devices to measure (default: cpu, and cuda if present)")
     p.add_argument("--model", choices=MODELS, default="recurrent")
-    p.add_argument("--weights")
+    p.add_argument("--weights", help="recurrent model file (.safetensors)")
     p.add_argument("--detect-every", type=int, nargs="+", default=[1, 3],
                    help="detector intervals to measure")
     p.set_defaults(func=cmd_bench)
@@ -86,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as e:
+    except (ValueError, OSError) as e:
         log.error("%s", e)
         return 2
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import cv2
 import numpy as np
@@ -52,6 +52,31 @@ class EngineConfig:
     # >200 ms with 2 threads interleaved with MediaPipe on a loaded 2-core machine).
     cpu_threads: int = 1
     spotter: SpotterConfig = field(default_factory=SpotterConfig)
+
+    @classmethod
+    def from_params(cls, params: dict) -> "EngineConfig":
+        """From flat ROS-style parameters ({"model": ..., "spotter.on_threshold": ...}) or nested dicts.
+
+        Unknown names are refused (a typo in a YAML file must not pass silently).
+        """
+        flat = {}
+        for key, value in params.items():
+            if isinstance(value, dict):
+                flat.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                flat[key] = value
+        spotter_names = {f.name for f in fields(SpotterConfig)}
+        engine_names = {f.name for f in fields(cls)} - {"spotter"}
+        unknown = sorted(k for k in flat if k not in engine_names
+                         and not (k.startswith("spotter.") and k[8:] in spotter_names))
+        if unknown:
+            raise ValueError(f"unknown engine parameter(s): {', '.join(unknown)}")
+        spotter = SpotterConfig(**{k[8:]: v for k, v in flat.items() if k.startswith("spotter.")})
+        cfg = cls(spotter=spotter, **{k: v for k, v in flat.items() if k in engine_names})
+        if cfg.weights == "":
+            cfg.weights = None
+        cfg.validate()
+        return cfg
 
     def validate(self) -> None:
         if self.model not in MODELS:
