@@ -25,11 +25,13 @@ How a frame is made
 4. Modes: a slow similarity drift (rotation, scale, translation: pose), slow brightness,
    contrast and gamma drift (illumination), sensor noise and optional blur.
 
-Bases whose own expression is not neutral (most of the available stills are smiling)
-are first "neutralised" by the same warp machinery: lip corners in and down, cheeks
-down, lips closed over the teeth (NEUTRALISE). What the frame-wise CNN says on each
-base before and after is kept with the identity (``rest_probs``) so training can tell
-how neutral a base really looks.
+Most available stills show a smile, and the held-out woman is never neutral in her
+clip: a base's own expression is real. Each identity therefore carries ``rest_label``,
+what its unanimated face shows, by a written rule (REST_RULE) on the frame-wise CNN's
+output: neutral, the CNN's class when it is confident, or unknown (-1). Training
+blends the animated class into the rest label (not into "neutral"), and frames whose
+truth is unknown are not scored. (A "neutralising" warp of the smiles was tried and
+dropped: it squashed the teeth into visible artefacts and the CNN still said happy.)
 
 Identities
 ----------
@@ -86,10 +88,8 @@ EXPRESSION_AUS: dict[str, dict[str, float]] = {
     "sad": {"AU1": 0.9, "AU4": 0.6, "AU15": 1.0},
     "angry": {"AU4": 1.0, "AU5": 0.5, "AU7": 1.0, "AU23": 1.0},
     "disgust": {"AU9": 1.0, "AU10": 1.0},
-    "fear": {"AU1": 1.0, "AU2": 0.7, "AU4": 0.6, "AU5": 1.0, "AU20": 1.0, "AU26": 0.5},
+    "fear": {"AU1": 1.0, "AU2": 0.7, "AU4": 0.6, "AU5": 1.0, "AU20": 1.0, "AU26": 0.35},
 }
-# Applied once to a smiling base (with intensity 1): an approximate "anti-smile".
-NEUTRALISE = {"AU12": -0.8, "AU6": -0.6, "CLOSE": 1.0}
 
 
 def _idx(groups) -> np.ndarray:
@@ -219,6 +219,10 @@ class FaceGeometry:
         w = upper * np.clip(1.0 - 0.7 * dx ** 2, 0, 1)
         out = np.zeros_like(c)
         out[:, 1] = -0.026 * w
+        # The lower lip follows most of the way (lips part only a little).
+        lower = np.zeros(len(c), bool)
+        lower[list(INNER_LOWER_LIP[1:-1]) + list(OUTER_LOWER_LIP[1:-1])] = True
+        out[lower, 1] = -0.018 * np.clip(1.0 - 0.7 * dx[lower] ** 2, 0, 1)
         return out + self.spread(NOSE_WINGS, (0, -0.008), 0.04) * (c[:, 1] > self.lid_y)[:, None]
 
     def _lip_region(self):
@@ -227,7 +231,7 @@ class FaceGeometry:
 
     def _au12(self):
         h = list(MOUTH_CORNERS)
-        d = self.outward(h, 0.04) + np.array([0, -0.042])
+        d = self.outward(h, 0.045) + np.array([0, -0.05])
         return self.spread(h, d, 0.045) * self._lip_region()
 
     def _au15(self):
@@ -254,79 +258,71 @@ class FaceGeometry:
         out[:, 1] = 0.075 * self._lower_face()
         return out
 
-    def _close(self):
-        """Close an open mouth: inner lips meet on the midline, outer lips follow half-way."""
-        c = self.c
-        out = np.zeros_like(c)
-        gap = 0.5 * (c[14, 1] - c[13, 1])
-        if gap <= 0.002:
-            return out
-        dy = c[:, 1] - self.y_mouth(c[:, 0])
-        band = (np.abs(c[:, 0] - self.mid_x) < self.mouth_half_width + 0.02)
-        for idx, sign in ((INNER_UPPER_LIP[1:-1], 1.0), (INNER_LOWER_LIP[1:-1], -1.0)):
-            for i in idx:
-                out[i, 1] = -dy[i]
-        near = band & (np.abs(dy) < 0.07) & (out[:, 1] == 0)
-        out[near, 1] = -np.sign(dy[near]) * np.minimum(np.abs(dy[near]), gap) * 0.8
-        # The chin follows the lower lip up a little.
-        out[:, 1] += np.where(dy > 0.07, -0.5 * gap * self._lower_face(), 0)
-        return out
-
     def displacement(self, weights: dict[str, float]) -> np.ndarray:
         """Pixel displacements (478, 2) for AU weights {name: gain}."""
         d = np.zeros_like(self.c)
         for name, g in weights.items():
             if g:
-                d += g * (self._close() if name == "CLOSE" else self.au(name))
+                d += g * self.au(name)
         return d @ self.canon_to_px.T
 
 
 # ----------------------------------------------------------------------------- warping
 
 class Warper:
-    """Piecewise-affine warps of one base image, driven by landmark displacements."""
+    """Piecewise-affine warps of one base image, driven by landmark displacements.
+
+    Only the region inside the anchor ring around the face moves, so the field is
+    computed and the image remapped inside that region's bounding box only.
+    """
 
     def __init__(self, image: np.ndarray, landmarks: np.ndarray, grid_step: int = GRID_STEP):
         self.image = image
         h, w = image.shape[:2]
-        self.size = (w, h)
         pts = np.asarray(landmarks, np.float64)[:, :2]
         self.points = pts
         centre = pts.mean(0)
         radius = np.abs(pts - centre).max()
-        ring = centre + 1.35 * radius * np.stack(
-            [np.cos(a := np.linspace(0, 2 * np.pi, 24, endpoint=False)), np.sin(a)], 1)
+        a = np.linspace(0, 2 * np.pi, 24, endpoint=False)
+        ring = centre + 1.35 * radius * np.stack([np.cos(a), np.sin(a)], 1)
         border = np.array([[x, y] for x in np.linspace(-1, w, 5) for y in np.linspace(-1, h, 5)
                            if x in (-1, w) or y in (-1, h)])
         self.anchors = np.concatenate([ring, border])
-        gx = np.arange(0, w + grid_step, grid_step, dtype=np.float64)
-        gy = np.arange(0, h + grid_step, grid_step, dtype=np.float64)
+        x0, y0 = np.clip(np.floor(ring.min(0)).astype(int), 0, [w - 1, h - 1])
+        x1, y1 = np.clip(np.ceil(ring.max(0)).astype(int) + 1, 1, [w, h])
+        self.roi = (x0, y0, x1, y1)
+        gx = np.arange(x0, x1 + grid_step, grid_step, dtype=np.float64)
+        gy = np.arange(y0, y1 + grid_step, grid_step, dtype=np.float64)
         self.grid = np.stack(np.meshgrid(gx, gy), -1).reshape(-1, 2)
         self.grid_shape = (len(gy), len(gx))
         self.step = grid_step
-        xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+        xs, ys = np.meshgrid(np.arange(x0, x1, dtype=np.float32), np.arange(y0, y1, dtype=np.float32))
         self.base_map = np.stack([xs, ys], -1)
         self.mouth_open0 = float(np.linalg.norm(pts[13] - pts[14]))
 
     def backward_map(self, disp: np.ndarray) -> np.ndarray:
-        """(H, W, 2) float32 source coordinates of each output pixel for landmark displacements."""
+        """(h, w, 2) float32 source coordinates of each output pixel of the ROI."""
         target = np.concatenate([self.points + disp, self.anchors])
         back = np.concatenate([-disp, np.zeros_like(self.anchors)])
         field = LinearNDInterpolator(target, back, fill_value=0.0)(self.grid)
         field = field.reshape(*self.grid_shape, 2).astype(np.float32)
-        h, w = self.image.shape[:2]
-        # Grid nodes sit at 0, step, 2*step ...: resize to (w+step)-ish then crop.
+        x0, y0, x1, y1 = self.roi
         gh, gw = self.grid_shape
+        # Grid node k sits at x0 + k*step: upsampling to (n-1)*step+1 puts nodes on pixels.
         up = cv2.resize(field, ((gw - 1) * self.step + 1, (gh - 1) * self.step + 1),
-                        interpolation=cv2.INTER_LINEAR)[:h, :w]
+                        interpolation=cv2.INTER_LINEAR)[:y1 - y0, :x1 - x0]
         return self.base_map + up
 
     def warp(self, disp: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
+        """The base (or ``image``, same geometry) with landmarks moved by ``disp`` (478, 2) px."""
         src = self.image if image is None else image
+        out = src.copy()
         if not np.any(np.abs(disp) > 0.05):
-            return src.copy()
+            return out
         m = self.backward_map(disp)
-        out = cv2.remap(src, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
+        x0, y0, x1, y1 = self.roi
+        out[y0:y1, x0:x1] = cv2.remap(src, m[..., 0], m[..., 1], cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REPLICATE)
         self._shade_mouth(out, disp)
         return out
 
@@ -338,13 +334,18 @@ class Warper:
         if extra < 1.0 or self.mouth_open0 > 4.0:
             return
         poly = np.concatenate([tgt[list(INNER_UPPER_LIP)], tgt[list(INNER_LOWER_LIP[::-1])]])
-        mask = np.zeros(out.shape[:2], np.uint8)
-        cv2.fillPoly(mask, [np.round(poly * 4).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=2)
+        h, w = out.shape[:2]
+        bx0, by0 = np.clip(np.floor(poly.min(0)).astype(int) - 3, 0, [w - 1, h - 1])
+        bx1, by1 = np.clip(np.ceil(poly.max(0)).astype(int) + 4, 1, [w, h])
+        mask = np.zeros((by1 - by0, bx1 - bx0), np.uint8)
+        pts = np.round((poly - [bx0, by0]) * 4).astype(np.int32)
+        cv2.fillPoly(mask, [pts], 255, lineType=cv2.LINE_AA, shift=2)
         mask = cv2.GaussianBlur(mask, (3, 3), 0).astype(np.float32) / 255.0
         alpha = (mask * min(0.85, extra / 6.0))[..., None]
-        dark = np.array([38, 30, 42], np.float32) if out.ndim == 3 else np.float32(35)
-        res = out.astype(np.float32) * (1 - alpha) + dark * alpha
-        out[...] = np.clip(res, 0, 255).astype(np.uint8).reshape(out.shape)
+        patch = out[by0:by1, bx0:bx1].astype(np.float32).reshape(mask.shape + (-1,))
+        dark = np.array([38, 30, 42], np.float32)[: patch.shape[-1]]
+        res = patch * (1 - alpha) + dark * alpha
+        out[by0:by1, bx0:bx1] = np.clip(res, 0, 255).astype(np.uint8).reshape(out[by0:by1, bx0:bx1].shape)
 
 
 # ----------------------------------------------------------------------------- identities
@@ -356,7 +357,8 @@ class Identity:
     split: str           # "train" | "heldout"
     image: np.ndarray    # BGR uint8 (FRAME_SIZE, FRAME_SIZE, 3)
     landmarks: np.ndarray  # (478, 3) on image
-    rest_probs: np.ndarray = field(default_factory=lambda: np.eye(NUM_CLASSES)[NEUTRAL])  # CNN on the base
+    rest_probs: np.ndarray  # (7,) frame-wise CNN softmax on the base
+    rest_label: int      # what the unanimated face shows (REST_RULE); -1 unknown
     note: str = ""
 
 
@@ -364,7 +366,7 @@ class Identity:
 # Video clips: one person per clip (frames chosen by BASE_FRAME_RULE).
 IDENTITY_SOURCES = {
     "train": [
-        ("multi_face.jpg", "still"),        # five people
+        ("multi_face.jpg", "still:0,1,3,4"),  # four of its five people (faces ordered by x)
         ("single_face.jpg", "still"),
         ("BWPictureHuman.jpg", "still"),    # MediaPipe finds no face in it (profile, shouting): skipped
         ("Image_with_alpha.png", "still"),
@@ -373,17 +375,29 @@ IDENTITY_SOURCES = {
     ],
     "heldout": [
         ("WolfgangLanger_Pexels.mp4", "video:wolfgang_langer_woman"),
+        ("multi_face.jpg", "still:2"),        # the one near-neutral face of the five (back row)
     ],
 }
-# noface_face.mov is left out: it is face_noface.mov reversed (same man as train).
-EXCLUDED_SOURCES = {"noface_face.mov": "same person as face_noface.mov / single_face.mp4 (train)"}
-TEST_ONLY = ("astronaut (skimage)", "*-ph.jpg posed stills")
+# noface_face.mov is left out: it is face_noface.mov reversed (same man as train). In its
+# place the held-out split gets the one multi_face.jpg person whose face looks neutral.
+EXCLUDED_SOURCES = {"noface_face.mov": "same man as face_noface.mov and single_face.mp4 (train)"}
+TEST_ONLY = ("skimage.data.astronaut()", "*-ph.jpg posed stills")
 
-BASE_FRAME_RULE = ("video frames: every 4th frame with a detected face is scored by the "
-                   "mini-Xception's neutral probability on the aligned crop; the k best, at least "
-                   "12 frames apart, are taken (k=2 per train clip, 4 for the held-out clip)")
-FRAMES_PER_CLIP = {"train": 2, "heldout": 4}
-NEUTRAL_ENOUGH = 0.5  # CNN p(neutral) above which a base is taken as it is
+BASE_FRAME_RULE = ("video clips: every 4th frame with a face; keep frames with a closed mouth "
+                   "(canonical inner-lip gap < 0.01); rank them by the mini-Xception's p(neutral) "
+                   "on the aligned crop; take the best k at least 12 frames apart "
+                   "(k=2 per train clip, 3 for the held-out clip)")
+FRAMES_PER_CLIP = {"train": 2, "heldout": 3}
+MOUTH_CLOSED = 0.01
+REST_RULE = ("rest_label of a base = neutral if the CNN's p(neutral) >= 0.5, else the CNN's top "
+             "class if its probability >= 0.6, else unknown (-1: rest frames are not scored)")
+
+
+def rest_label_of(probs: np.ndarray) -> int:
+    if probs[NEUTRAL] >= 0.5:
+        return NEUTRAL
+    top = int(np.argmax(probs))
+    return top if probs[top] >= 0.6 else -1
 
 
 def _softmax(z: np.ndarray) -> np.ndarray:
@@ -428,47 +442,33 @@ def _centred_face(tools: _Tools, img: np.ndarray):
     return min(faces, key=lambda f: np.linalg.norm(f.box[:2] + f.box[2:] / 2 - c))
 
 
+def mouth_gap(landmarks: np.ndarray) -> float:
+    """Inner-lip gap in canonical units (a closed mouth is < ~0.01)."""
+    m = to_canonical(landmarks)
+    return float(np.linalg.norm(m[:, :2] @ (landmarks[13, :2] - landmarks[14, :2])))
+
+
 def base_crop(img: np.ndarray, face_box: np.ndarray, size: int = FRAME_SIZE,
               face_fraction: float = FACE_FRACTION) -> np.ndarray:
-    """Square crop centred on a face, scaled so the face spans face_fraction of the side."""
+    """Square crop centred on a face, the face spanning face_fraction of the side (up to 0.65
+    when the image is too small for that: less padding)."""
     x, y, w, h = face_box
-    side = max(w, h) / face_fraction
+    side = float(np.clip(min(img.shape[:2]), max(w, h) / 0.65, max(w, h) / face_fraction))
     s = size / side
     cx, cy = x + w / 2, y + h / 2
     m = np.array([[s, 0, size / 2 - s * cx], [0, s, size / 2 - s * cy]], np.float32)
     interp = cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC
-    return cv2.warpAffine(img, m, (size, size), flags=interp, borderMode=cv2.BORDER_REFLECT101)
+    return cv2.warpAffine(img, m, (size, size), flags=interp, borderMode=cv2.BORDER_REPLICATE)
 
 
-def _make_identity(tools: _Tools, name, person, split, crop, note="") -> Identity | None:
-    face = _centred_face(tools, crop)
+def _make_identity(tools: _Tools, name, person, split, img, note="") -> Identity | None:
+    face = _centred_face(tools, img)
     if face is None:
         log.warning("%s: no face on the base crop, skipped", name)
         return None
-    probs = tools.probs(crop, [face])[0]
-    if probs[NEUTRAL] < NEUTRAL_ENOUGH:
-        # Smiling (or otherwise expressive) base: warp it towards neutral once.
-        geo = FaceGeometry(face.landmarks)
-        disp = geo.displacement(NEUTRALISE)
-        fixed = Warper(crop, face.landmarks).warp(disp)
-        face2 = _centred_face(tools, fixed)
-        if face2 is not None:
-            p2 = tools.probs(fixed, [face2])[0]
-            note = (note + " " if note else "") + (
-                f"neutralised warp: CNN p(neutral) {probs[NEUTRAL]:.2f} -> {p2[NEUTRAL]:.2f}, "
-                f"top {CLASS_NAMES[int(probs.argmax())]} -> {CLASS_NAMES[int(p2.argmax())]}")
-            crop, face, probs = fixed, face2, p2
-    return Identity(name, person, split, crop, face.landmarks.astype(np.float32), probs.astype(np.float32), note)
-
-
-def _mirror(tools: _Tools, ident: Identity) -> Identity | None:
-    img = np.ascontiguousarray(ident.image[:, ::-1])
-    face = _centred_face(tools, img)
-    if face is None:
-        return None
-    probs = tools.probs(img, [face])[0]
-    return Identity(ident.name + "+mirror", ident.person, ident.split, img,
-                    face.landmarks.astype(np.float32), probs.astype(np.float32), ident.note)
+    probs = tools.probs(img, [face])[0].astype(np.float32)
+    return Identity(name, person, split, img, face.landmarks.astype(np.float32), probs,
+                    rest_label_of(probs), note)
 
 
 def _video_bases(tools: _Tools, path: Path, k: int, every: int = 4, min_gap: int = 12):
@@ -483,11 +483,12 @@ def _video_bases(tools: _Tools, path: Path, k: int, every: int = 4, min_gap: int
             faces = tools.faces(frame)
             if faces:
                 f = max(faces, key=lambda f: f.box[2] * f.box[3])
-                scored.append((float(tools.probs(frame, [f])[0][NEUTRAL]), i, frame, f))
+                if mouth_gap(f.landmarks) < MOUTH_CLOSED:
+                    scored.append((float(tools.probs(frame, [f])[0][NEUTRAL]), i, frame, f))
         i += 1
     cap.release()
     chosen = []
-    for s in sorted(scored, key=lambda s: -s[0]):
+    for s in sorted(scored, key=lambda s: (-s[0], s[1])):
         if all(abs(s[1] - c[1]) >= min_gap for c in chosen):
             chosen.append(s)
         if len(chosen) == k:
@@ -497,7 +498,10 @@ def _video_bases(tools: _Tools, path: Path, k: int, every: int = 4, min_gap: int
 
 def load_identities(media_dir, splits=("train", "heldout"), mirror: bool = True,
                     landmarker=None, encoder=None) -> list[Identity]:
-    """Base faces of the requested splits, from the sample media in ``media_dir``."""
+    """Base faces of the requested splits, from the sample media in ``media_dir``.
+
+    With ``mirror`` every base also comes horizontally flipped (same person).
+    """
     media_dir = Path(media_dir)
     tools = _Tools(landmarker, encoder)
     out: list[Identity] = []
@@ -507,28 +511,32 @@ def load_identities(media_dir, splits=("train", "heldout"), mirror: bool = True,
             if not path.is_file():
                 log.warning("identity source %s missing, skipped", path)
                 continue
-            made: list[Identity] = []
-            if kind == "still":
+            bases = []  # (name, person, crop, note)
+            if kind.startswith("still"):
                 img = cv2.imread(str(path), cv2.IMREAD_COLOR)
                 faces = tools.faces(img) if img is not None else []
-                faces = sorted(faces, key=lambda f: (f.box[0], f.box[1]))
-                for j, f in enumerate(faces):
-                    name = f"{path.stem}#{j}" if len(faces) > 1 else path.stem
-                    ident = _make_identity(tools, name, name, split, base_crop(img, f.box))
-                    if ident is not None:
-                        made.append(ident)
                 if not faces:
                     log.warning("%s: no face found, skipped", fname)
+                faces = sorted(faces, key=lambda f: (f.box[0], f.box[1]))
+                keep = kind.split(":", 1)[1].split(",") if ":" in kind else None
+                for j, f in enumerate(faces):
+                    if keep is not None and str(j) not in keep:
+                        continue
+                    name = f"{path.stem}#{j}" if len(faces) > 1 else path.stem
+                    bases.append((name, name, base_crop(img, f.box), ""))
             else:
                 person = kind.split(":", 1)[1]
                 for score, i, frame, f in _video_bases(tools, path, FRAMES_PER_CLIP[split]):
-                    ident = _make_identity(tools, f"{path.name}@{i}", person, split, base_crop(frame, f.box),
-                                           note=f"frame {i}, CNN p(neutral) {score:.2f}")
+                    bases.append((f"{path.name}@{i}", person, base_crop(frame, f.box),
+                                  f"frame {i}, CNN p(neutral) {score:.2f}"))
+            for name, person, crop, note in bases:
+                variants = [(name, crop)]
+                if mirror:
+                    variants.append((name + "+mirror", np.ascontiguousarray(crop[:, ::-1])))
+                for vname, vimg in variants:
+                    ident = _make_identity(tools, vname, person, split, vimg, note)
                     if ident is not None:
-                        made.append(ident)
-            if mirror:
-                made += [m for m in (_mirror(tools, x) for x in list(made)) if m is not None]
-            out += made
+                        out.append(ident)
     return out
 
 
@@ -557,6 +565,8 @@ class Sequence:
     intervals: list[Interval]
     identity: str
     person: str
+    rest_label: int          # what the unanimated base shows (-1 unknown), see REST_RULE
+    face_center: np.ndarray  # (T, 2) where the animated face's landmark centre is in each frame
     meta: dict = field(default_factory=dict)
 
 
@@ -687,6 +697,7 @@ def generate_sequence(identity: Identity, rng: np.random.Generator, length: int 
         noise, blur = 0.0, 0.0
     frames = np.empty((length, size, size, 3), np.uint8)
     centre = identity.landmarks[:, :2].mean(0)
+    face_center = np.tile(centre.astype(np.float32), (length, 1))
     levels = np.arange(256, dtype=np.float32) / 255.0
     for t in range(length):
         k = event_of[t]
@@ -694,6 +705,7 @@ def generate_sequence(identity: Identity, rng: np.random.Generator, length: int 
         if modes:
             m = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), float(rot[t]), float(scl[t]))
             m[:, 2] += (tx[t], ty[t])
+            face_center[t] = m[:, :2] @ centre + m[:, 2]
             img = cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT101)
             lut = np.clip(255 * (contrast[t] * (levels ** gamma[t] - 0.5) + 0.5) + bright[t], 0, 255)
             img = cv2.LUT(img, lut.astype(np.uint8))
@@ -704,7 +716,8 @@ def generate_sequence(identity: Identity, rng: np.random.Generator, length: int 
                 img = np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
         frames[t] = img
     meta = {"modes": modes, "blur": float(blur), "noise": float(noise)}
-    return Sequence(frames, label, inten, phase, intervals, identity.name, identity.person, meta)
+    return Sequence(frames, label, inten, phase, intervals, identity.name, identity.person,
+                    int(identity.rest_label), face_center, meta)
 
 
 def check_ground_truth(seq: Sequence) -> None:
