@@ -30,6 +30,8 @@ def as_bgr(image) -> np.ndarray:
     h, w = img.shape[:2]
     if h == 0 or w == 0:
         raise BadFrame(f"empty image ({w}x{h})")
+    if h < MIN_SIDE or w < MIN_SIDE:
+        raise BadFrame(f"image too small ({w}x{h}); at least {MIN_SIDE} pixels a side")
     if h * w > MAX_PIXELS:
         raise BadFrame(f"image too large ({w}x{h}); at most {MAX_PIXELS} pixels")
     if img.dtype != np.uint8:
