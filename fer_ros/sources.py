@@ -69,6 +69,7 @@ def open_video(path_or_index: str | int) -> Source:
                     break
                 msec = cap.get(cv2.CAP_PROP_POS_MSEC)
                 stamp = msec / 1000.0 if (msec > 0 or index == 0) and not live else index / fps
+                stamp = max(stamp, 0.0)  # some containers (edit lists) put frame 0 slightly before 0
                 yield Frame(index, stamp, image, f"frame {index}")
                 index += 1
         finally:
