@@ -12,6 +12,7 @@ around ``Engine.process``; none of them re-implements a step of this flow:
 from __future__ import annotations
 
 import logging
+import numbers
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field, fields
@@ -82,15 +83,16 @@ class EngineConfig:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
         for name in ("max_faces", "detect_every", "max_side", "cpu_threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
         if not 0.0 < self.min_detection_confidence < 1.0:
             raise ValueError(f"min_detection_confidence must be in (0, 1), got {self.min_detection_confidence}")
-        if self.lost_timeout < 0:
+        if not self.lost_timeout >= 0:  # written so that NaN is refused too
             raise ValueError(f"lost_timeout must be >= 0 seconds, got {self.lost_timeout}")
         if not 0.0 < self.iou_threshold <= 1.0:
             raise ValueError(f"iou_threshold must be in (0, 1], got {self.iou_threshold}")
-        if self.default_fps <= 0:
+        if not self.default_fps > 0:
             raise ValueError(f"default_fps must be > 0, got {self.default_fps}")
         self.spotter.validate()
 

@@ -18,6 +18,7 @@ the onset run, "ended" the label over the whole interval.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,8 +40,10 @@ class SpotterConfig:
         if not 0.0 <= self.off_threshold <= self.on_threshold <= 1.0:
             raise ValueError("spotter thresholds need 0 <= off_threshold <= on_threshold <= 1, got "
                              f"off_threshold={self.off_threshold}, on_threshold={self.on_threshold}")
-        if self.confirm_frames < 1 or self.release_frames < 1:
-            raise ValueError("spotter confirm_frames and release_frames must be >= 1")
+        for name in ("confirm_frames", "release_frames"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+                raise ValueError(f"spotter {name} must be an integer >= 1, got {value!r}")
         if not 0.0 < self.apex_drop < 1.0:
             raise ValueError(f"spotter apex_drop must be in (0, 1), got {self.apex_drop}")
 
