@@ -1,0 +1,376 @@
+"""Engine on real clips through real MediaPipe: tracking, face lifetime, outputs, batching.
+
+Clip runs are shared through conftest's session cache (one pass per clip and model).
+Ground truth for the enter/leave clips was read off the frames by eye: in
+face_noface.mov frame 71 is the last with the face (72 is black, then sky); in
+noface_face.mov the face is in frames 96..167 (95 is sky, 168 black).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import defaultdict
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from fer_ros.classes import CLASS_NAMES, PHASES
+from fer_ros.engine import Engine, EngineConfig
+from fer_ros.features import AppearanceEncoder, face_crops, geometry_of, to_gray
+from fer_ros.geometry import GEOMETRY_DIM, RunningNeutral
+from fer_ros.landmarks import FaceLandmarker, box_iou
+from fer_ros.media import (FACE_ENTERS_CLIP, FACE_LEAVES_CLIP, MULTI_FACE_PHOTO, NO_FACE_CLIP,
+                           SHORT_FACE_CLIP, SINGLE_FACE_CLIP, media_path)
+from fer_ros.model import ExpressionModel, ModelConfig, save_model
+from fer_ros.predictors import DEFAULT_MODEL, RecurrentPredictor
+
+LEAVES_LAST_FACE = 71
+ENTERS_FIRST_FACE, ENTERS_LAST_FACE = 96, 167
+SLACK = 3  # frames of detector latency allowed around a true appearance/disappearance
+
+
+# ------------------------------------------------------------------ helpers
+
+def check_face_results(run) -> int:
+    """Every FaceResult is a valid distribution with values in range; returns how many."""
+    n = 0
+    for r in run.results:
+        json.dumps(r.to_json())  # serialisable as written to frames.jsonl
+        assert len({f.id for f in r.faces}) == len(r.faces), f"frame {r.frame}: duplicate ids"
+        for f in r.faces:
+            assert f.scores.shape == (len(CLASS_NAMES),)
+            assert np.all(f.scores >= 0) and np.all(f.scores <= 1)
+            assert f.scores.sum() == pytest.approx(1.0, abs=1e-4)
+            assert f.label == CLASS_NAMES[int(np.argmax(f.scores))]
+            assert f.confidence == pytest.approx(float(f.scores.max()))
+            assert 0.0 <= f.intensity <= 1.0 and 0.0 <= f.activity <= 1.0
+            assert f.phase in PHASES
+            assert np.all(np.isfinite(f.box)) and f.box[2] > 0 and f.box[3] > 0
+            n += 1
+    return n
+
+
+def check_events(run) -> dict[int, list]:
+    """Per id: started/apex/ended triples in that order, consistent frames and stamps; returns them."""
+    by_id = defaultdict(list)
+    for k, ev in run.events():
+        by_id[ev.face_id].append((k, ev))
+    seen = defaultdict(set)
+    for k, r in enumerate(run.results):
+        for f in r.faces:
+            seen[f.id].add(k)
+    for fid, evs in by_id.items():
+        statuses = [ev.status for _, ev in evs]
+        assert statuses == ["started", "apex", "ended"] * (len(evs) // 3), f"id {fid}: {statuses}"
+        previous_offset = -1
+        for (ks, s), (ka, a), (ke, e) in zip(evs[0::3], evs[1::3], evs[2::3]):
+            assert s.onset == a.onset == e.onset and a.apex == e.apex
+            assert previous_offset < s.onset <= a.apex <= e.offset, (s, a, e)
+            assert s.onset <= ks and a.apex <= ka <= ke and e.offset <= ke
+            assert {s.onset, a.apex, e.offset} <= seen[fid], "interval frames must be frames the face was seen"
+            assert e.onset_stamp == pytest.approx(run.stamps[e.onset])
+            assert e.apex_stamp == pytest.approx(run.stamps[e.apex])
+            assert e.offset_stamp == pytest.approx(run.stamps[e.offset])
+            assert e.label in CLASS_NAMES and 0.0 <= e.confidence <= 1.0 + 1e-6
+            assert e.scores.sum() == pytest.approx(1.0, abs=1e-3)
+            previous_offset = e.offset
+    return by_id
+
+
+def blank_like(image: np.ndarray) -> np.ndarray:
+    return np.full_like(image, 127)
+
+
+# ------------------------------------------------------------------ clips
+
+def test_single_face_clip_one_id_in_nearly_every_frame(run_clip, engine_model):
+    run = run_clip(SINGLE_FACE_CLIP, engine_model)
+    assert len(run.results) == 472
+    assert len(run.all_ids()) == 1
+    assert max(len(r.faces) for r in run.results) == 1
+    found = sum(len(r.faces) == 1 for r in run.results)
+    assert found >= 0.95 * len(run.results), f"face in {found}/{len(run.results)} frames"
+    assert check_face_results(run) == found
+    check_events(run)
+
+
+def test_no_face_clip_gives_nothing(run_clip, engine_model):
+    run = run_clip(NO_FACE_CLIP, engine_model)
+    assert len(run.results) > 50
+    assert all(not r.faces and not r.events and r.error is None for r in run.results)
+    assert all(not live for live in run.live)
+    assert run.final_events == []
+
+
+def test_source_stamps_start_at_zero_and_increase(clip_frames):
+    for name in (SINGLE_FACE_CLIP, SHORT_FACE_CLIP, FACE_LEAVES_CLIP, FACE_ENTERS_CLIP, NO_FACE_CLIP):
+        stamps = clip_frames(name)[1]
+        assert stamps[0] >= 0.0, f"{name}: first stamp {stamps[0]}"
+        assert all(b > a for a, b in zip(stamps, stamps[1:])), name
+
+
+def test_face_leaves_track_ends_lost_timeout_after_last_sighting(run_clip, engine_model):
+    run = run_clip(FACE_LEAVES_CLIP, engine_model)
+    (fid,) = run.all_ids()
+    seen = run.frames_with(fid)
+    assert seen[0] <= SLACK
+    last = seen[-1]
+    assert abs(last - LEAVES_LAST_FACE) <= SLACK, f"face last seen at {last}, really at {LEAVES_LAST_FACE}"
+    assert len(seen) >= 0.95 * (last + 1)
+
+    timeout = run.config.lost_timeout
+    # The id stays alive while unseen for up to lost_timeout seconds of stream time, then ends.
+    end = next(k for k in range(last + 1, len(run.results)) if fid not in run.live[k])
+    assert run.stamps[end] - run.stamps[last] > timeout
+    assert run.stamps[end - 1] - run.stamps[last] <= timeout
+    assert all(fid in run.live[k] for k in range(seen[0], end))
+    assert all(not live for live in run.live[end:])
+
+    # Any interval it had open is closed when the track ends, never after, and ends where it was seen.
+    evs = check_events(run).get(fid, [])
+    assert all(k <= end for k, _ in evs)
+    assert all(ev.offset <= last for _, ev in evs if ev.status == "ended")
+    assert not run.final_events
+
+
+def test_face_enters_id_appears_when_the_face_does(run_clip, engine_model):
+    run = run_clip(FACE_ENTERS_CLIP, engine_model)
+    (fid,) = run.all_ids()
+    seen = run.frames_with(fid)
+    assert abs(seen[0] - ENTERS_FIRST_FACE) <= SLACK, f"first seen at {seen[0]}, really at {ENTERS_FIRST_FACE}"
+    assert abs(seen[-1] - ENTERS_LAST_FACE) <= SLACK
+    assert len(seen) >= 0.95 * (ENTERS_LAST_FACE - ENTERS_FIRST_FACE + 1)
+    assert all(not live for live in run.live[:seen[0]])
+    assert fid in run.live[-1]  # unseen for less than lost_timeout at the end of the clip
+    by_id = check_events(run)  # close() at the end of the stream closed every open interval
+    assert all(k <= len(run.results) for k, _ in by_id.get(fid, []))
+
+
+def test_five_face_photo_five_distinct_non_overlapping_faces(engine_model):
+    photo = cv2.imread(str(media_path(MULTI_FACE_PHOTO)))
+    engine = Engine(EngineConfig(model=engine_model))
+    try:
+        result = engine.process(photo)
+        assert result.error is None
+        assert len(result.faces) == 5
+        assert len({f.id for f in result.faces}) == 5
+        boxes = np.stack([f.box for f in result.faces])
+        iou = box_iou(boxes, boxes)
+        assert np.all(iou[~np.eye(5, dtype=bool)] == 0), iou
+        h, w = photo.shape[:2]
+        assert np.all(boxes[:, 0] > -5) and np.all(boxes[:, 0] + boxes[:, 2] < w + 5)
+        assert np.all(boxes[:, 1] > -5) and np.all(boxes[:, 1] + boxes[:, 3] < h + 5)
+        # The same photo again: the same five ids (boxes match themselves).
+        again = engine.process(photo)
+        assert sorted(f.id for f in again.faces) == sorted(f.id for f in result.faces)
+    finally:
+        engine.landmarker.close()
+
+
+def test_max_faces_caps_the_faces_per_frame():
+    photo = cv2.imread(str(media_path(MULTI_FACE_PHOTO)))
+    engine = Engine(EngineConfig(model="baseline", max_faces=3))
+    try:
+        assert len(engine.process(photo).faces) == 3
+    finally:
+        engine.landmarker.close()
+
+
+def test_face_back_within_lost_timeout_keeps_id_and_later_gets_new_one(clip_frames, run_frames, engine_model):
+    frames = clip_frames(SHORT_FACE_CLIP)[0]
+    short_gap, long_gap = 15, 45  # 0.5 s and 1.5 s at 30 frames/s, lost_timeout 1 s
+    seq = (frames[:24] + [blank_like(frames[0])] * short_gap + frames[24:48]
+           + [blank_like(frames[0])] * long_gap + frames[48:])
+    stamps = [k / 30.0 for k in range(len(seq))]
+    seg2 = 24 + short_gap
+    seg3 = seg2 + 24 + long_gap
+    run = run_frames(seq, stamps, EngineConfig(model=engine_model, lost_timeout=1.0))
+
+    ids1 = {i for k in range(24) for i in run.ids(k)}
+    ids2 = {i for k in range(seg2, seg2 + 24) for i in run.ids(k)}
+    ids3 = {i for k in range(seg3, len(seq)) for i in run.ids(k)}
+    assert len(ids1) == 1 and ids1 == ids2, (ids1, ids2)
+    assert len(ids3) == 1 and ids3 != ids1, (ids1, ids3)
+    assert all(not run.ids(k) for k in range(24, seg2)), "no face in the blank frames"
+    assert run.ids(seg2) and run.ids(seg3), "the face is found again on its first frame back"
+
+    (old,) = ids1
+    last = max(run.frames_with(old))
+    assert last == seg2 + 23
+    end = next(k for k in range(last + 1, len(seq)) if old not in run.live[k])
+    assert run.stamps[end] - run.stamps[last] > 1.0 >= run.stamps[end - 1] - run.stamps[last]
+    assert end < seg3
+    evs = check_events(run).get(old, [])
+    assert all(k <= end and (ev.status != "ended" or ev.offset <= last) for k, ev in evs)
+    check_face_results(run)
+
+
+def test_stamps_going_backwards_reset_tracks_with_a_warning(clip_frames, run_frames, engine_model, caplog):
+    frames = clip_frames(SHORT_FACE_CLIP)[0]
+    jump = 40
+    stamps = [k / 30.0 for k in range(jump)] + [(k - jump) / 30.0 for k in range(jump, len(frames))]
+    with caplog.at_level(logging.WARNING, logger="fer_ros.engine"):
+        run = run_frames(frames, stamps, EngineConfig(model=engine_model))
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "backwards" in r.getMessage()]
+    assert len(warnings) == 1
+    before = {i for k in range(jump) for i in run.ids(k)}
+    after = {i for k in range(jump, len(frames)) for i in run.ids(k)}
+    assert len(before) == 1 and len(after) == 1 and before != after
+    assert run.live[jump] == after
+    assert run.results[jump].faces, "the frame with the jump is processed, not dropped"
+    assert all(r.error is None for r in run.results)
+    (old,) = before
+    evs = check_events(run).get(old, [])
+    assert all(k <= jump for k, _ in evs), "the old id's open interval is closed at the jump"
+
+
+def test_detect_every_3_finds_the_face_as_often_as_every_frame(run_clip):
+    every = run_clip(SINGLE_FACE_CLIP, "baseline")
+    third = run_clip(SINGLE_FACE_CLIP, "baseline", detect_every=3)
+    n = len(every.results)
+    assert len(third.results) == n
+    assert len(third.all_ids()) == 1
+    found_every = sum(bool(r.faces) for r in every.results)
+    found_third = sum(bool(r.faces) for r in third.results)
+    assert found_third >= 0.95 * n and found_every >= 0.95 * n
+    assert abs(found_third - found_every) <= 0.02 * n
+    # Tracked boxes stay on the face: they agree with the every-frame detections.
+    ious = [box_iou(a.faces[0].box, b.faces[0].box)[0, 0]
+            for a, b in zip(every.results, third.results) if a.faces and b.faces]
+    assert np.median(ious) > 0.85 and min(ious) > 0.5
+    check_face_results(third)
+    check_events(third)
+
+
+def test_recurrent_engine_runs_on_a_real_clip_with_any_model_file(clip_frames, run_frames, untrained_weights):
+    frames, stamps = clip_frames(SHORT_FACE_CLIP)
+    run = run_frames(frames, stamps, EngineConfig(model="recurrent", weights=str(untrained_weights)))
+    assert len(run.all_ids()) == 1
+    assert check_face_results(run) >= 0.95 * len(frames)
+    check_events(run)
+
+
+@pytest.mark.parametrize("options, name", [
+    ({"model": "lstm"}, "model"),
+    ({"max_faces": 0}, "max_faces"),
+    ({"max_faces": 2.5}, "max_faces"),  # would crash slicing the face list
+    ({"detect_every": float("nan")}, "detect_every"),
+    ({"max_side": -1}, "max_side"),
+    ({"cpu_threads": 0}, "cpu_threads"),
+    ({"min_detection_confidence": 1.0}, "min_detection_confidence"),
+    ({"lost_timeout": -0.5}, "lost_timeout"),
+    ({"lost_timeout": float("nan")}, "lost_timeout"),  # would never end a track
+    ({"iou_threshold": 0.0}, "iou_threshold"),
+    ({"default_fps": 0.0}, "default_fps"),
+    ({"default_fps": float("nan")}, "default_fps"),
+])
+def test_bad_engine_config_raises_naming_the_field(options, name):
+    with pytest.raises(ValueError, match=name):
+        Engine(EngineConfig(**{"model": "baseline", **options}))
+
+
+# ------------------------------------------------------------------ recurrent predictor
+
+@pytest.fixture(scope="module")
+def untrained_weights(tmp_path_factory):
+    """A freshly initialised model file: exercises the predictor's mechanics without training."""
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("weights") / "untrained.safetensors"
+    save_model(ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM)).eval(), path)
+    return path
+
+
+@pytest.fixture(params=["untrained", pytest.param("trained", marks=pytest.mark.skipif(
+    not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet"))])
+def recurrent_weights(request, untrained_weights):
+    return untrained_weights if request.param == "untrained" else DEFAULT_MODEL
+
+
+@pytest.fixture(scope="module")
+def mosaic_features(clip_frames):
+    """Real per-face features over 8 frames of a 2x2 mosaic of the short clip (4 faces per frame).
+
+    Returns appearance (T, 4, 135) and geometry (T, 4, G), faces in tile order.
+    """
+    frames = clip_frames(SHORT_FACE_CLIP)[0]
+    landmarker = FaceLandmarker(max_faces=8)
+    encoder = AppearanceEncoder("cpu")
+    neutrals = [RunningNeutral() for _ in range(4)]
+    appearance, geometry = [], []
+    try:
+        for t in range(8):
+            tiles = [cv2.resize(frames[t + 15 * k], (320, 180), interpolation=cv2.INTER_AREA) for k in range(4)]
+            mosaic = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:])])
+            faces = landmarker.process(cv2.cvtColor(mosaic, cv2.COLOR_BGR2RGB))
+            assert len(faces) == 4, f"mosaic frame {t}: {len(faces)} faces"
+            tile = [int(f.box[0] + f.box[2] / 2 >= 320) + 2 * int(f.box[1] + f.box[3] / 2 >= 180) for f in faces]
+            assert sorted(tile) == [0, 1, 2, 3]
+            faces = [faces[tile.index(k)] for k in range(4)]
+            crops = face_crops(to_gray(mosaic), faces)
+            batched = encoder(crops)
+            single = torch.cat([encoder(crops[k:k + 1]) for k in range(4)])
+            torch.testing.assert_close(batched, single, atol=1e-4, rtol=1e-4)  # the CNN batches too
+            appearance.append(batched)
+            geometry.append(np.stack([geometry_of(f, n) for f, n in zip(faces, neutrals)]))
+    finally:
+        landmarker.close()
+    return torch.stack(appearance), np.stack(geometry)
+
+
+def _capacity(pred: RecurrentPredictor) -> int:
+    return pred.pool.tensors[0].shape[1]
+
+
+def test_batched_step_equals_each_face_stepped_alone(recurrent_weights, mosaic_features):
+    appearance, geometry = mosaic_features
+    batched, single = RecurrentPredictor(recurrent_weights), RecurrentPredictor(recurrent_weights)
+    ids = [11, 22, 33, 44]
+    rng = np.random.default_rng(0)
+    for t in range(len(appearance)):
+        order = rng.permutation(4)  # faces come in any order; rows must follow the ids
+        together = batched([ids[k] for k in order], appearance[t, order], geometry[t, order])
+        for j, k in enumerate(order):
+            alone = single([ids[k]], appearance[t, k:k + 1], geometry[t, k:k + 1])
+            np.testing.assert_allclose(together.probs[j], alone.probs[0], atol=1e-5)
+            np.testing.assert_allclose(together.intensity[j], alone.intensity[0], atol=1e-5)
+            np.testing.assert_allclose(together.activity[j], alone.activity[0], atol=1e-5)
+        assert together.probs.sum(1) == pytest.approx(np.ones(4), abs=1e-5)
+    # The state matters: the same input after 8 frames differs from a fresh face's first step.
+    fresh = RecurrentPredictor(recurrent_weights)([1], appearance[-1, :1], geometry[-1, :1])
+    late = single([ids[0]], appearance[-1, :1], geometry[-1, :1])
+    assert not np.allclose(fresh.activity, late.activity, atol=1e-7) or not np.allclose(
+        fresh.probs, late.probs, atol=1e-7)
+
+
+def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mosaic_features):
+    appearance, geometry = mosaic_features
+    pred = RecurrentPredictor(recurrent_weights)
+    start = _capacity(pred)
+    n = 2 * start + 5
+    pick = np.arange(n) % 4
+    app, geo = appearance[0, pick], geometry[0, pick]
+
+    first_ids = list(range(1, n + 1))
+    for _ in range(3):
+        pred(first_ids, app, geo)
+    assert _capacity(pred) >= n > start
+    rows = [pred.pool.rows[i] for i in first_ids]
+    assert len(set(rows)) == n
+
+    for fid in first_ids:  # every face ends
+        pred.drop(fid)
+    assert not pred.pool.rows and len(pred.pool.free) == _capacity(pred)
+
+    grown = _capacity(pred)
+    new_ids = list(range(1000, 1000 + n))
+    out = pred(new_ids, app, geo)
+    assert _capacity(pred) == grown, "rows are recycled, the pool does not grow again"
+    assert {pred.pool.rows[i] for i in new_ids} <= set(range(grown))
+    # A recycled row starts from the zero state: same outputs as a brand new predictor.
+    ref = RecurrentPredictor(recurrent_weights)(new_ids, app, geo)
+    np.testing.assert_allclose(out.probs, ref.probs, atol=1e-5)
+    np.testing.assert_allclose(out.activity, ref.activity, atol=1e-5)
+    np.testing.assert_allclose(out.intensity, ref.intensity, atol=1e-5)
