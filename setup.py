@@ -21,10 +21,10 @@ setup(
     maintainer_email="fer-ros@example.com",
     description="Streaming facial expression recognition and spotting for social robots.",
     license="Apache-2.0",
-    tests_require=["pytest"],
     entry_points={
         "console_scripts": [
             "fer-ros = fer_ros.cli:main",
+            "fer_node = fer_ros.node:main",
         ],
     },
 )
