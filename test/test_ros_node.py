@@ -1,0 +1,380 @@
+"""fer_node on real rclpy over real DDS (loopback, a domain id of the test's own).
+
+The node runs as its own process, started the way a user starts it:
+``python -m fer_ros.node --ros-args --params-file config/fer.yaml -p model:=baseline
+-p image_qos:=reliable``; this process publishes real frames of a real clip and decodes
+what the node publishes. Tests in this module share one node and run in file order
+(each continues the stream where the previous one left off; stamps keep increasing).
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+
+import numpy as np
+import pytest
+
+from ros_harness import (CONFIG, Client, NodeProcess, compressed_msg, image_msg, new_domain_id, read_clip,
+                         require_ros, stamp_of)
+
+require_ros()
+
+from fer_ros.classes import CLASS_NAMES, PHASES  # noqa: E402
+from fer_ros.engine import Engine, EngineConfig  # noqa: E402
+from fer_ros.media import SHORT_FACE_CLIP  # noqa: E402
+from fer_ros.node import StampClock  # noqa: E402
+from fer_ros.predictors import DEFAULT_MODEL  # noqa: E402
+
+TOPIC = "/image_raw"
+
+
+def test_every_engine_parameter_of_the_yaml_is_declared():
+    from fer_ros.cli import load_params
+    from fer_ros.node import ENGINE_PARAMS, engine_defaults
+
+    flat = {}
+    for k, v in load_params(CONFIG).items():
+        flat.update({f"{k}.{kk}": vv for kk, vv in v.items()} if isinstance(v, dict) else {k: v})
+    assert set(flat) == set(ENGINE_PARAMS) == set(engine_defaults())
+    assert {k: v for k, v in engine_defaults().items()} == {**flat, "weights": flat["weights"] or ""}
+NODE_PARAMS = {"model": "baseline", "image_qos": "reliable", "diagnostics_period": 0.5}
+STARTED, APEX, ENDED = 0, 1, 2
+
+
+def t_ns(t) -> int:
+    return t.sec * 1_000_000_000 + t.nanosec
+
+
+class Stream:
+    """The frames this module has published so far, in order (stamps strictly increasing)."""
+
+    def __init__(self):
+        self.k = 0
+        self.published: list = []  # stamps of frames published (good and bad)
+
+    def next_stamp(self, fps: float = 30.0):
+        stamp = stamp_of(self.k, fps=30.0)
+        self.k += max(1, round(30.0 / fps))
+        return stamp
+
+
+@pytest.fixture(scope="module")
+def clip():
+    return read_clip(SHORT_FACE_CLIP)  # 72 real frames, 640x360, one face (a smile comes and goes)
+
+
+@pytest.fixture(scope="module")
+def ros(tmp_path_factory):
+    domain = new_domain_id()
+    proc = NodeProcess(domain, NODE_PARAMS, tmp_path_factory.mktemp("fer_node"))
+    client = Client(domain)
+    try:
+        client.wait_ready(proc)
+        yield proc, client, Stream()
+    finally:
+        client.close()
+        proc.close()
+
+
+def send_lockstep(client, proc, stream, frames, fps=30.0):
+    """Publish each frame and wait for its FrameExpressions: every frame is processed, none dropped."""
+    out = []
+    for frame in frames:
+        stamp = stream.next_stamp(fps)
+        client.publish(image_msg(frame, stamp))
+        stream.published.append(stamp)
+        out.append(client.wait_for(lambda: client.frame_for(stamp), 60, f"the result of frame {stamp}", proc))
+    return out
+
+
+def test_expressions_and_intervals_on_a_real_clip(ros, clip):
+    proc, client, stream = ros
+    blank = np.zeros_like(clip[0])
+    # the clip, then 1.5 s of stream time without a face: the track is lost (lost_timeout 1 s)
+    # and its open interval is closed with "ended"
+    sent = list(clip) + [blank] * 10
+    n_frames_before = len(client.snapshot(client.frames))
+    stamps0 = len(stream.published)
+    results = send_lockstep(client, proc, stream, clip) + send_lockstep(client, proc, stream, [blank] * 10, fps=5.0)
+    stamps = stream.published[stamps0:]
+
+    # one message per processed frame, header copied from the image
+    frames = client.snapshot(client.frames)[n_frames_before:]
+    assert len(frames) == len(sent)
+    assert [t_ns(m.header.stamp) for m in frames] == [t_ns(s) for s in stamps]
+    assert all(m.header.frame_id == "camera_optical" for m in frames)
+    assert all(list(m.class_names) == list(CLASS_NAMES) for m in frames)
+
+    with_face = [m for m in results[: len(clip)] if m.faces]
+    assert len(with_face) >= 0.9 * len(clip), "the face is found in (nearly) every frame of the clip"
+    assert all(len(m.faces) <= 1 for m in results)
+    assert {f.face_id for m in with_face for f in m.faces} == {with_face[0].faces[0].face_id}, "one stable id"
+    assert all(not m.faces for m in results[len(clip):]), "blank frames: an empty faces list"
+    for m in with_face:
+        f = m.faces[0]
+        scores = np.array(f.scores)
+        assert scores.shape == (len(CLASS_NAMES),) and abs(scores.sum() - 1.0) < 1e-3
+        assert f.label == CLASS_NAMES[int(np.argmax(scores))] and f.confidence == pytest.approx(scores.max())
+        assert 0 <= f.phase < len(PHASES) and 0.0 <= f.intensity <= 1.0 and 0.0 <= f.activity <= 1.0
+        assert 0 <= f.x < 640 and 0 <= f.y < 360 and 20 < f.width < 640 and 20 < f.height < 360
+
+    # intervals: started -> apex -> ended per face, times exactly those of published frames
+    fid = with_face[0].faces[0].face_id
+    events = [e for e in client.snapshot(client.intervals) if e.face_id == fid]
+    assert events, "the smile in the clip is spotted"
+    statuses = [e.status for e in events]
+    assert statuses == [STARTED, APEX, ENDED] * (len(statuses) // 3), statuses
+    sent_ns = {t_ns(s) for s in stamps}
+    for started, apex, ended in zip(events[0::3], events[1::3], events[2::3]):
+        assert t_ns(started.onset) in sent_ns and t_ns(apex.apex) in sent_ns and t_ns(ended.offset) in sent_ns
+        assert t_ns(started.onset) <= t_ns(apex.apex) <= t_ns(ended.offset)
+        assert t_ns(started.apex) == 0 and t_ns(started.offset) == 0 and t_ns(apex.offset) == 0
+        assert t_ns(started.header.stamp) <= t_ns(apex.header.stamp) <= t_ns(ended.header.stamp)
+        assert all(e.header.frame_id == "camera_optical" for e in (started, apex, ended))
+        assert ended.label in CLASS_NAMES and ended.label != "neutral"
+        assert abs(sum(ended.scores) - 1.0) < 1e-3 and list(ended.class_names) == list(CLASS_NAMES)
+        assert 0.0 < ended.peak_intensity <= 1.0
+
+    # the node is a thin shell: the engine run here on the same frames and stamps gives the same
+    engine, clock = Engine(EngineConfig.from_params({"model": "baseline"})), StampClock()
+    offline = [engine.process(f, clock.to_engine(s)) for f, s in zip(sent, stamps)]
+    for m, r in zip(results, offline):
+        assert [f.label for f in m.faces] == [f.label for f in r.faces]
+        for f, g in zip(m.faces, r.faces):
+            np.testing.assert_allclose(f.scores, g.scores, atol=1e-4)
+            np.testing.assert_allclose([f.x, f.y, f.width, f.height], g.box, atol=0.05)
+    offline_events = [(e.status, e.label) for r in offline for e in r.events]
+    names = {STARTED: "started", APEX: "apex", ENDED: "ended"}
+    assert [(names[e.status], e.label) for e in events] == offline_events
+
+
+@pytest.mark.parametrize("rate", [30.0, None], ids=["30Hz", "flood"])
+def test_newest_frame_only_drops_are_counted(ros, clip, rate):
+    """A burst at 30 Hz, then one as fast as we can publish: whatever the worker cannot keep up
+    with is dropped (only the newest frame of a camera waits), and the books balance."""
+    proc, client, stream = ros
+
+    def settled(total):
+        """Every published frame accounted for: received (then processed, dropped or bad) or lost on the way."""
+        d = client.latest_diagnostics(TOPIC)
+        if d and int(d["frames_received"]) + int(d["frames_lost_in_transport"]) == total and \
+                int(d["frames_processed"]) + int(d["frames_dropped"]) + int(d["frames_bad"]) == \
+                int(d["frames_received"]):
+            return d
+        return None
+
+    before = client.wait_for(lambda: settled(len(stream.published)), 30, "diagnostics of the frames so far", proc)
+    n_before = len(client.snapshot(client.frames))
+    burst = []
+    t0 = time.monotonic()
+    for k, frame in enumerate(clip[:60]):
+        stamp = stream.next_stamp()
+        client.publish(image_msg(frame, stamp))
+        stream.published.append(stamp)
+        burst.append(stamp)
+        if rate:
+            time.sleep(max(0.0, t0 + (k + 1) / rate - time.monotonic()))
+    diag = client.wait_for(lambda: settled(len(stream.published)), 60, "the node to account for every frame", proc)
+    time.sleep(0.3)
+    out = client.snapshot(client.frames)[n_before:]
+    processed_now = int(diag["frames_processed"]) - int(before["frames_processed"])
+    assert len(out) == processed_now, "one FrameExpressions per processed frame"
+    assert 0 < len(out) <= len(burst)
+    burst_ns = [t_ns(s) for s in burst]
+    got = [t_ns(m.header.stamp) for m in out]
+    assert got == sorted(got) and set(got) <= set(burst_ns), "results of published frames, in order"
+    assert got[-1] == burst_ns[-1], "the newest frame is always processed"
+    dropped = int(diag["frames_dropped"]) - int(before["frames_dropped"])
+    lost = int(diag["frames_lost_in_transport"]) - int(before["frames_lost_in_transport"])
+    assert dropped + lost == len(burst) - len(out)
+    if rate is None:
+        assert dropped > 0, "60 frames in a fraction of a second cannot all be processed"
+    else:
+        assert lost == 0, "reliable QoS at 30 Hz over loopback loses nothing"
+    print(f"\nburst of {len(burst)} frames {f'at {rate:.0f} Hz' if rate else 'flooded'}: {len(out)} processed, "
+          f"{dropped} dropped, {lost} lost before the node; last period: latency mean {diag['latency_ms_mean']} ms "
+          f"(p95 {diag['latency_ms_p95']}), processing {diag['processing_ms_mean']} ms, "
+          f"input {diag['input_rate_hz']} Hz, processed {diag['processing_rate_hz']} Hz")
+
+
+def test_diagnostics_report_rates_latency_drops_device_model(ros):
+    proc, client, _ = ros
+    d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
+    for key in ("input_rate_hz", "processing_rate_hz", "latency_ms_mean", "latency_ms_p95", "latency_ms_max",
+                "processing_ms_mean", "frames_received", "frames_processed", "frames_dropped", "frames_bad",
+                "frames_lost_in_transport",
+                "device", "model", "topic"):
+        assert key in d, key
+    assert d["device"] == "cpu" == d["_hardware_id"] and d["model"] == "baseline" and d["topic"] == TOPIC
+    arrays = client.snapshot(client.diagnostics)
+    assert len(arrays) >= 2 and all(a.status[0].name == f"fer_node: {TOPIC}" for a in arrays)
+    rates = [float(kv.value) for a in arrays for kv in a.status[0].values if kv.key == "input_rate_hz"]
+    assert max(rates) > 5.0, "the 30 Hz burst shows up as an input rate"
+    # nothing arrives now: the rate falls to zero and the status says so
+    idle = client.wait_for(lambda: (lambda x: x if x and x["input_rate_hz"] == "0.00" else None)(
+        client.latest_diagnostics(TOPIC)), 10, "an idle diagnostics period", proc)
+    from diagnostic_msgs.msg import DiagnosticStatus
+    assert idle["_level"] == DiagnosticStatus.WARN and "no images" in idle["_message"]
+
+
+def test_bad_parameters_are_refused_naming_them(ros):
+    proc, client, _ = ros
+    (r,) = client.set_parameters({"spotter.off_threshold": 0.9})  # above on_threshold 0.5
+    assert not r.successful and "off_threshold" in r.reason
+    (r,) = client.set_parameters({"model": "lstm"})
+    assert not r.successful and "model" in r.reason and "lstm" in r.reason
+    (r,) = client.set_parameters({"device": "cuda:7"})
+    assert not r.successful and "cuda:7" in r.reason
+    (r,) = client.set_parameters({"detect_every": 0})  # outside the declared IntegerRange
+    assert not r.successful and r.reason
+    (r,) = client.set_parameters({"model": "recurrent", "weights": "/nonexistent/model.safetensors"}, atomic=True)
+    assert not r.successful and "weights" in r.reason and "/nonexistent/model.safetensors" in r.reason
+    (r,) = client.set_parameters({"image_topics": ["other"]})  # read at start-up only
+    assert not r.successful
+    values = client.get_parameters(["spotter.off_threshold", "model", "device", "detect_every", "weights"])
+    assert values == {"spotter.off_threshold": 0.3, "model": "baseline", "device": "auto", "detect_every": 1,
+                      "weights": ""}, "nothing refused was applied"
+    assert "parameter change refused" in proc.output()
+
+
+def test_parameter_changes_are_applied(ros, clip):
+    proc, client, stream = ros
+    before = send_lockstep(client, proc, stream, clip[:5])
+    old_id = before[-1].faces[0].face_id
+    # applied to the running engine: the face keeps its id
+    (r,) = client.set_parameters({"detect_every": 2, "spotter.on_threshold": 0.6}, atomic=True)
+    assert r.successful, r.reason
+    assert client.get_parameters(["detect_every"]) == {"detect_every": 2}
+    same = send_lockstep(client, proc, stream, clip[5:10])
+    assert {m.faces[0].face_id for m in same if m.faces} == {old_id}
+    # needs a new engine (between frames): the node keeps answering, ids are never reused
+    (r,) = client.set_parameters({"max_faces": 4})
+    assert r.successful, r.reason
+    after = send_lockstep(client, proc, stream, clip[10:20])
+    new_ids = {m.faces[0].face_id for m in after if m.faces}
+    assert new_ids and old_id not in new_ids and min(new_ids) > old_id
+    (r,) = client.set_parameters({"detect_every": 1, "spotter.on_threshold": 0.5, "max_faces": 8}, atomic=True)
+    assert r.successful, r.reason
+
+
+def test_bad_frames_are_survived(ros, clip):
+    proc, client, stream = ros
+    n = len(client.snapshot(client.frames))
+    bad_before = int(client.latest_diagnostics(TOPIC)["frames_bad"])
+    yuv = image_msg(clip[0][:, :, :2].copy(), stream.next_stamp(), encoding="yuv422")  # 2 bytes a pixel
+    short = image_msg(clip[0], stream.next_stamp())
+    short.data = bytes(short.data)[:1000]
+    empty = image_msg(np.zeros((0, 0, 3), np.uint8), stream.next_stamp())
+    for msg in (yuv, short, empty):
+        client.publish(msg)
+        stream.published.append(msg.header.stamp)
+        time.sleep(0.1)
+    good = send_lockstep(client, proc, stream, clip[:1])
+    assert good[0].faces, "the node still answers after bad frames"
+    assert len(client.snapshot(client.frames)) == n + 1, "no message for a frame that was not processed"
+    client.wait_for(lambda: int(client.latest_diagnostics(TOPIC)["frames_bad"]) == bad_before + 3, 10,
+                    "frames_bad to count the 3 bad frames", proc)
+    log = proc.output()
+    assert "unsupported image encoding 'yuv422'" in log
+    assert "Traceback" not in log
+
+
+def test_stamp_going_backwards_resets_tracks(ros, clip):
+    """A bag loop: time jumps back; every face ends and comes back with a new id."""
+    proc, client, stream = ros
+    before = send_lockstep(client, proc, stream, clip[20:24])
+    old_id = before[-1].faces[0].face_id
+    back = stamp_of(0, base_sec=1_600_000_000)  # earlier than anything sent
+    client.publish(image_msg(clip[24], back))
+    m = client.wait_for(lambda: client.frame_for(back), 60, "the result of the earlier frame", proc)
+    assert t_ns(m.header.stamp) == t_ns(back)
+    assert m.faces and m.faces[0].face_id != old_id
+    assert "stamp went backwards" in proc.output()
+
+
+def test_sigint_stops_cleanly(ros):
+    """Last in this module: Ctrl-C ends the shared node with code 0 and no traceback."""
+    proc, client, _ = ros
+    rc = proc.signal(signal.SIGINT, timeout=30)
+    err = proc.stderr()
+    assert rc == 0, err[-3000:]
+    assert "Traceback" not in err
+
+
+# -- separate nodes ---------------------------------------------------------------------------
+def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
+    """Two cameras on CompressedImage, use_sim_time with no /clock, a corrupt JPEG, then SIGTERM."""
+    domain = new_domain_id()
+    topics = ["/cam_a", "/cam_b"]
+    proc = NodeProcess(domain, {**NODE_PARAMS, "compressed": True, "use_sim_time": True,
+                                "image_topics": [t.lstrip("/") for t in topics]}, tmp_path)
+    client = Client(domain, image_topics=topics, compressed=True)
+    try:
+        client.wait_ready(proc)
+        results = {t: [] for t in topics}
+        for k in range(8):
+            for j, topic in enumerate(topics):
+                stamp = stamp_of(k, base_sec=1_800_000_000 + j)
+                client.publish(compressed_msg(clip[k + 30 * j], stamp, frame_id=topic), topic)
+                results[topic].append(client.wait_for(lambda: client.frame_for(stamp), 60, f"{topic} frame", proc))
+        for j, topic in enumerate(topics):
+            assert all(m.header.frame_id == topic for m in results[topic])
+            assert [t_ns(m.header.stamp) for m in results[topic]] == \
+                [t_ns(stamp_of(k, base_sec=1_800_000_000 + j)) for k in range(8)], "image stamps under sim time"
+        ids = [{f.face_id for m in results[t] for f in m.faces} for t in topics]
+        assert all(len(i) == 1 for i in ids) and ids[0] != ids[1], "one id per camera, distinct across cameras"
+
+        corrupt = compressed_msg(clip[0], stamp_of(9, base_sec=1_800_000_000), frame_id=topics[0])
+        corrupt.data = bytes(range(256)) * 4
+        client.publish(corrupt, topics[0])
+        stamp = stamp_of(10, base_sec=1_800_000_000)
+        client.publish(compressed_msg(clip[10], stamp, frame_id=topics[0]), topics[0])
+        assert client.wait_for(lambda: client.frame_for(stamp), 60, "a frame after the corrupt one", proc).faces
+        assert "could not decode the compressed image" in proc.output()
+
+        def diag_of(topic, received):
+            d = client.latest_diagnostics(f"{topic}/compressed")
+            return d if d and d["frames_received"] == str(received) else None
+
+        diag = {t: client.wait_for(lambda t=t, n=n: diag_of(t, n), 10, f"diagnostics of {t}", proc)
+                for t, n in zip(topics, (10, 8))}
+        assert diag[topics[0]]["frames_bad"] == "1" and diag[topics[1]]["frames_bad"] == "0"
+        assert diag[topics[1]]["topic"] == f"{topics[1]}/compressed"
+        arr = client.snapshot(client.diagnostics)[-1]
+        assert t_ns(arr.header.stamp) == 0, "diagnostics stamped with the (not yet started) sim clock"
+    finally:
+        client.close()
+    rc = proc.signal(signal.SIGTERM, timeout=30)
+    err = proc.stderr()
+    assert rc == 0, err[-3000:]
+    assert "Traceback" not in err
+
+
+def test_bad_start_up_parameter_exits_with_a_reason(tmp_path):
+    proc = NodeProcess(new_domain_id(), {**NODE_PARAMS, "spotter.off_threshold": 0.9}, tmp_path)
+    rc = proc.wait(120)
+    out = proc.output()
+    assert rc == 2 and "cannot start" in out and "off_threshold" in out and "Traceback" not in out
+
+
+def test_default_config_as_shipped(tmp_path, clip):
+    """config/fer.yaml unchanged (the recurrent model): runs when its weights exist, else says why it cannot."""
+    domain = new_domain_id()
+    proc = NodeProcess(domain, {"image_qos": "reliable"}, tmp_path, config=CONFIG)
+    if not DEFAULT_MODEL.exists():
+        rc = proc.wait(120)
+        out = proc.output()
+        assert rc == 2 and "cannot start" in out and DEFAULT_MODEL.name in out and "Traceback" not in out
+        pytest.skip(f"{DEFAULT_MODEL.name} not present yet: checked the node refuses to start, naming it")
+    client = Client(domain)
+    try:
+        client.wait_ready(proc)
+        stream = Stream()
+        res = send_lockstep(client, proc, stream, clip[:10])
+        assert sum(1 for m in res if m.faces) >= 9
+        d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
+        assert d["model"] == "recurrent"
+    finally:
+        client.close()
+    assert proc.signal(signal.SIGTERM) == 0
