@@ -288,6 +288,12 @@ class FerNode(Node):
         for name, (default, desc, extra) in NODE_PARAMS.items():
             self.declare_parameter(name, default, ParameterDescriptor(description=desc, **extra))
 
+        # A typo in the YAML or on the command line must not pass silently (rclpy ignores
+        # overrides of undeclared parameters): refuse names this node does not have.
+        unknown = sorted(n for n in getattr(self, "_parameter_overrides", {})
+                         if not self.has_parameter(n) and not n.startswith("qos_overrides."))
+        if unknown:
+            raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
         self.cfg = EngineConfig.from_params(self._engine_params())  # ValueError names the bad one
         check_buildable(self.cfg)
         topics = list(self.get_parameter("image_topics").value or [])
@@ -555,10 +561,20 @@ class FerNode(Node):
             self._lock.notify_all()
         if self._worker.is_alive():
             self._worker.join(timeout)
+        closed = 0
         for cam in self.cameras:
             try:
-                self._publish_events(cam, cam.engine.close(), cam.last_header)
+                events = cam.engine.close()
+                self._publish_events(cam, events, cam.last_header)
+                closed += len(events)
             except Exception:  # the context may already be gone; nothing to report to
+                pass
+        if closed:  # give the "ended" events a moment to reach reliable subscribers before we exit
+            try:
+                from rclpy.duration import Duration
+
+                self.pub_intervals.wait_for_all_acked(Duration(seconds=1.0))
+            except Exception:
                 pass
         logging.getLogger("fer_ros").removeHandler(self._log_handler)
 

@@ -4,7 +4,7 @@
 
 Arguments: ``image_topic`` (one topic, or several separated by commas), ``device`` and
 ``model`` (empty: the value in the YAML), ``config`` (another parameter file),
-``compressed`` and ``image_qos``. Everything else comes from the YAML. The launch and
+``compressed``, ``image_qos`` and ``use_sim_time`` (bag replay with ``ros2 bag play --clock``). Everything else comes from the YAML. The launch and
 launch_ros imports live inside the function, so this file imports where they are absent.
 """
 
@@ -19,6 +19,7 @@ def _node(context):
         "image_topics": [t.strip() for t in arg["image_topic"].split(",") if t.strip()],
         "compressed": arg["compressed"].lower() in ("true", "1", "yes"),
         "image_qos": arg["image_qos"],
+        "use_sim_time": arg["use_sim_time"].lower() in ("true", "1", "yes"),
     }
     overrides.update({k: arg[k] for k in ("device", "model") if arg[k]})
     return [Node(package="fer_ros", executable="fer_node", name="fer_node", output="screen",
@@ -38,6 +39,7 @@ def generate_launch_description():
         DeclareLaunchArgument("model", default_value="", description="recurrent | baseline (empty: the YAML's)"),
         DeclareLaunchArgument("compressed", default_value="false", description="subscribe to <topic>/compressed"),
         DeclareLaunchArgument("image_qos", default_value="sensor_data", description="sensor_data | reliable"),
+        DeclareLaunchArgument("use_sim_time", default_value="false", description="follow /clock (bag replay)"),
         DeclareLaunchArgument("config", default_value=config, description="parameter file"),
         OpaqueFunction(function=_node),
     ])

@@ -162,7 +162,8 @@ class Client:
         self.frames: list = []
         self.intervals: list = []
         self.diagnostics: list = []
-        self.node.create_subscription(FrameExpressions, f"/{NODE}/expressions", self._keep(self.frames), reliable)
+        self.arrival: dict[int, float] = {}  # FrameExpressions stamp (ns) -> time.monotonic() it arrived
+        self.node.create_subscription(FrameExpressions, f"/{NODE}/expressions", self._keep_frame, reliable)
         self.node.create_subscription(ExpressionInterval, f"/{NODE}/intervals", self._keep(self.intervals), reliable)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._keep(self.diagnostics), 10)
         kind = CompressedImage if compressed else Image
@@ -179,6 +180,17 @@ class Client:
             with self.lock:
                 store.append(msg)
         return cb
+
+    def _keep_frame(self, msg):
+        now = time.monotonic()
+        with self.lock:
+            self.frames.append(msg)
+            self.arrival[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = now
+
+    def latency_of(self, sent: dict[int, float]) -> list[float]:
+        """Seconds from publishing (``sent``: stamp ns -> monotonic time) to the result's arrival here."""
+        with self.lock:
+            return [self.arrival[k] - t for k, t in sent.items() if k in self.arrival]
 
     def _spin(self):
         from rclpy.executors import ExternalShutdownException

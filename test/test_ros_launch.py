@@ -28,4 +28,4 @@ def test_launch_description_declares_its_arguments():
 
     desc = _load().generate_launch_description()
     names = {a.name for a in desc.entities if isinstance(a, DeclareLaunchArgument)}
-    assert {"image_topic", "device", "model", "config"} <= names
+    assert {"image_topic", "device", "model", "config", "use_sim_time"} <= names

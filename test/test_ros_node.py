@@ -266,15 +266,14 @@ def test_bad_frames_are_survived(ros, clip):
     short = image_msg(clip[0], stream.next_stamp())
     short.data = bytes(short.data)[:1000]
     empty = image_msg(np.zeros((0, 0, 3), np.uint8), stream.next_stamp())
-    for msg in (yuv, short, empty):
+    for i, msg in enumerate((yuv, short, empty), 1):  # one at a time, so none is dropped for a newer one
         client.publish(msg)
         stream.published.append(msg.header.stamp)
-        time.sleep(0.1)
+        client.wait_for(lambda i=i: int(client.latest_diagnostics(TOPIC)["frames_bad"]) == bad_before + i, 30,
+                        f"frames_bad to count bad frame {i}", proc)
     good = send_lockstep(client, proc, stream, clip[:1])
     assert good[0].faces, "the node still answers after bad frames"
     assert len(client.snapshot(client.frames)) == n + 1, "no message for a frame that was not processed"
-    client.wait_for(lambda: int(client.latest_diagnostics(TOPIC)["frames_bad"]) == bad_before + 3, 10,
-                    "frames_bad to count the 3 bad frames", proc)
     log = proc.output()
     assert "unsupported image encoding 'yuv422'" in log
     assert "Traceback" not in log
@@ -293,13 +292,23 @@ def test_stamp_going_backwards_resets_tracks(ros, clip):
     assert "stamp went backwards" in proc.output()
 
 
-def test_sigint_stops_cleanly(ros):
-    """Last in this module: Ctrl-C ends the shared node with code 0 and no traceback."""
+def test_sigint_stops_cleanly_closing_open_intervals(ros, clip):
+    """Last in this module: Ctrl-C mid-expression; the open interval is closed ("ended") before
+    the node exits with code 0 and no traceback."""
     proc, client, _ = ros
+    for k in range(1, 16):  # the smile, continuing after the time jump of the previous test
+        stamp = stamp_of(k, base_sec=1_600_000_000)
+        client.publish(image_msg(clip[24 + k], stamp))
+        fid = client.wait_for(lambda: client.frame_for(stamp), 60, "a result", proc).faces[0].face_id
+    events = [e.status for e in client.snapshot(client.intervals) if e.face_id == fid]
+    assert events and events[-1] != ENDED, f"an interval is open on face {fid}: {events}"
     rc = proc.signal(signal.SIGINT, timeout=30)
     err = proc.stderr()
     assert rc == 0, err[-3000:]
     assert "Traceback" not in err
+    ended = client.wait_for(lambda: [e for e in client.snapshot(client.intervals)
+                                     if e.face_id == fid and e.status == ENDED], 5, "the closing 'ended' event")
+    assert t_ns(ended[0].offset) == t_ns(stamp_of(15, base_sec=1_600_000_000))
 
 
 # -- separate nodes ---------------------------------------------------------------------------
@@ -328,10 +337,11 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
         corrupt = compressed_msg(clip[0], stamp_of(9, base_sec=1_800_000_000), frame_id=topics[0])
         corrupt.data = bytes(range(256)) * 4
         client.publish(corrupt, topics[0])
+        client.wait_for(lambda: "could not decode the compressed image" in proc.output(), 30,
+                        "the warning about the corrupt JPEG", proc)
         stamp = stamp_of(10, base_sec=1_800_000_000)
         client.publish(compressed_msg(clip[10], stamp, frame_id=topics[0]), topics[0])
         assert client.wait_for(lambda: client.frame_for(stamp), 60, "a frame after the corrupt one", proc).faces
-        assert "could not decode the compressed image" in proc.output()
 
         def diag_of(topic, received):
             d = client.latest_diagnostics(f"{topic}/compressed")
@@ -351,11 +361,14 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
     assert "Traceback" not in err
 
 
-def test_bad_start_up_parameter_exits_with_a_reason(tmp_path):
-    proc = NodeProcess(new_domain_id(), {**NODE_PARAMS, "spotter.off_threshold": 0.9}, tmp_path)
+@pytest.mark.parametrize("params, name", [({"spotter.off_threshold": 0.9}, "off_threshold"),
+                                          ({"spotter.on_treshold": 0.6}, "spotter.on_treshold")],
+                         ids=["bad-value", "typo"])
+def test_bad_start_up_parameter_exits_with_a_reason(tmp_path, params, name):
+    proc = NodeProcess(new_domain_id(), {**NODE_PARAMS, **params}, tmp_path)
     rc = proc.wait(120)
     out = proc.output()
-    assert rc == 2 and "cannot start" in out and "off_threshold" in out and "Traceback" not in out
+    assert rc == 2 and "cannot start" in out and name in out and "Traceback" not in out
 
 
 def test_default_config_as_shipped(tmp_path, clip):

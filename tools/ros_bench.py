@@ -1,0 +1,72 @@
+"""Rate and latency of fer_node on a real clip, over real DDS on loopback. Prints; asserts nothing.
+
+    tools/with_ros.sh python tools/ros_bench.py [--clip NAME] [--rate 30] [--model baseline] [--frames N]
+
+Starts the node as its own process (``config/fer.yaml``, reliable image QoS, a domain id
+of its own, loopback discovery), publishes the clip's frames as sensor_msgs/Image at
+``--rate`` Hz, and prints: frames published / processed / dropped by the node / lost before
+it, end-to-end latency (publish -> FrameExpressions received here, matched by stamp), the
+rate of results, and the node's own /diagnostics figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "test"))
+
+from ros_harness import Client, NodeProcess, image_msg, new_domain_id, read_clip, stamp_of  # noqa: E402
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--clip", default="WolfgangLanger_Pexels.mp4", help="sample clip name (fer_ros.media)")
+    p.add_argument("--rate", type=float, default=30.0, help="publishing rate, Hz")
+    p.add_argument("--frames", type=int, default=None, help="frames to publish (default: the whole clip)")
+    p.add_argument("--model", default="baseline", help="recurrent | baseline")
+    p.add_argument("--device", default="auto")
+    args = p.parse_args()
+
+    frames = read_clip(args.clip, limit=args.frames)
+    domain = new_domain_id()
+    with tempfile.TemporaryDirectory() as tmp:
+        proc = NodeProcess(domain, {"model": args.model, "device": args.device, "image_qos": "reliable",
+                                    "diagnostics_period": 1.0}, Path(tmp))
+        client = Client(domain)
+        try:
+            client.wait_ready(proc)
+            sent: dict[int, float] = {}
+            t0 = time.monotonic()
+            for k, frame in enumerate(frames):
+                stamp = stamp_of(k)
+                msg = image_msg(frame, stamp)
+                sent[stamp.sec * 1_000_000_000 + stamp.nanosec] = time.monotonic()
+                client.publish(msg)
+                time.sleep(max(0.0, t0 + (k + 1) / args.rate - time.monotonic()))
+            t_pub = time.monotonic() - t0
+            time.sleep(2.0)
+            got = client.snapshot(client.frames)
+            lat = sorted(client.latency_of(sent))
+            diag = client.latest_diagnostics("/image_raw") or {}
+        finally:
+            client.close()
+            rc = proc.signal()
+    q = (lambda f: 1000 * lat[min(len(lat) - 1, int(f * len(lat)))]) if lat else (lambda f: float("nan"))
+    h, w = frames[0].shape[:2]
+    print(f"fer_node, model {args.model}, device {diag.get('device', '?')}: {len(frames)} frames {w}x{h} "
+          f"published at {len(frames) / t_pub:.1f} Hz")
+    print(f"  results: {len(got)} FrameExpressions ({len(got) / t_pub:.1f} Hz); node: "
+          f"{diag.get('frames_processed')} processed, {diag.get('frames_dropped')} dropped (newer frame waiting), "
+          f"{diag.get('frames_lost_in_transport')} lost before the node")
+    print(f"  end-to-end latency (publish -> result received): p50 {q(0.5):.1f} ms, p95 {q(0.95):.1f} ms, "
+          f"max {q(1.0):.1f} ms")
+    print(f"  node exit code {rc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
