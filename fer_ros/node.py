@@ -1,6 +1,7 @@
 """ROS 2 node ``fer_node``: camera images in, per-frame expressions and spotted intervals out.
 
-A thin shell around ``Engine`` (engine.py); it re-implements no step of the per-frame flow.
+A thin shell around ``Engine`` (engine.py); it re-implements no step of the per-frame flow,
+and the message fields come from messages.py, the layer the bag runner shares.
 
 Topics (relative names resolve in the node's namespace; ``~`` is the node's own):
   in   <image_topic>             sensor_msgs/Image, for each of ``image_topics``
@@ -34,7 +35,7 @@ import signal
 import sys
 import threading
 import time
-from collections import OrderedDict, deque
+from collections import deque
 from dataclasses import dataclass, field, fields
 
 import rclpy
@@ -50,16 +51,14 @@ from sensor_msgs.msg import CompressedImage, Image
 
 from fer_msgs.msg import ExpressionInterval, FaceExpression, FrameExpressions
 
-from .classes import CLASS_NAMES, PHASES
 from .engine import Engine, EngineConfig, FrameResult
 from .images import BadFrame
+from .messages import FaceIds, FaceIdTable, StampBook, frame_fields, header_fields, interval_fields
 from .predictors import DEFAULT_MODEL, resolve_device
 from .ros_images import compressed_to_bgr, image_to_bgr
-from .spotter import STATUS_APEX, STATUS_ENDED, STATUS_STARTED, IntervalEvent, SpotterConfig
+from .spotter import IntervalEvent, SpotterConfig
 
 NODE_NAME = "fer_node"
-STATUS = {STATUS_STARTED: ExpressionInterval.STATUS_STARTED, STATUS_APEX: ExpressionInterval.STATUS_APEX,
-          STATUS_ENDED: ExpressionInterval.STATUS_ENDED}
 # Engine parameters whose change needs new engines (the others are applied live).
 REBUILD = ("model", "weights", "device", "max_faces", "min_detection_confidence")
 WARN_PERIOD = 5.0  # seconds between two warnings of one kind for one camera
@@ -140,90 +139,33 @@ def check_buildable(cfg: EngineConfig, load_weights: bool = True) -> None:
             raise ValueError(f"weights: {e}") from e
 
 
-# -- message conversion (pure) --------------------------------------------------------------
-class StampClock:
-    """Image stamps <-> engine seconds for one camera.
-
-    The engine gets float seconds, sec + nanosec * 1e-9, as every front end hands it (so the
-    node and the bag runner feed it identical numbers). A float64 second count keeps only
-    ~0.2 us at present-day epoch times, so the exact stamps of the last KEEP frames are
-    remembered and the onset/apex/offset of an event (each names a processed frame) map
-    back to those exact stamps. A zero stamp (an unstamped image) gives None: the engine
-    then counts frames at ``default_fps``.
-    """
-
-    KEEP = 20_000  # frames (11 min at 30 Hz); an older event time rounds to the nearest nanosecond
-
-    def __init__(self):
-        self._exact: OrderedDict[float, tuple[int, int]] = OrderedDict()
-
-    def to_engine(self, stamp) -> float | None:
-        sec, nanosec = int(stamp.sec), int(stamp.nanosec)
-        if sec == 0 and nanosec == 0:
-            return None
-        seconds = sec + nanosec * 1e-9
-        self._exact[seconds] = (sec, nanosec)
-        self._exact.move_to_end(seconds)
-        if len(self._exact) > self.KEEP:
-            self._exact.popitem(last=False)
-        return seconds
-
-    def to_msg(self, seconds: float | None) -> Time:
-        if seconds is None or not math.isfinite(seconds) or seconds < 0:
-            return Time()
-        if seconds in self._exact:
-            sec, nanosec = self._exact[seconds]
-            return Time(sec=sec, nanosec=nanosec)
-        ns = round(seconds * 1e9)
-        return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+# -- messages: fields from messages.py (shared with the bag runner), rclpy objects here ----------------
+def _time(d) -> Time:
+    return Time(sec=int(d["sec"]), nanosec=int(d["nanosec"]))
 
 
-class FaceIds:
-    """Engine-local face ids -> node-wide ids (unique across cameras and engine rebuilds)."""
-
-    def __init__(self):
-        self._next = 1
-
-    def new_table(self) -> "FaceIdTable":
-        return FaceIdTable(self)
-
-    def take(self) -> int:
-        fid, self._next = self._next, self._next + 1
-        return fid
+def frame_message(result: FrameResult, header, ids: FaceIdTable) -> FrameExpressions:
+    """The image's header (kept as it came) + messages.frame_fields."""
+    d = frame_fields(result, header_fields({"sec": 0, "nanosec": 0}, ""), ids)
+    return FrameExpressions(header=header, class_names=d["class_names"],
+                            faces=[FaceExpression(**face) for face in d["faces"]])
 
 
-@dataclass
-class FaceIdTable:
-    ids: FaceIds
-    table: dict[int, int] = field(default_factory=dict)
-
-    def __getitem__(self, local: int) -> int:
-        if local not in self.table:
-            self.table[local] = self.ids.take()
-        return self.table[local]
-
-    def keep_only(self, live) -> None:
-        for local in [k for k in self.table if k not in live]:
-            del self.table[local]
+def interval_message(ev: IntervalEvent, header, ids: FaceIdTable, stamps: StampBook) -> ExpressionInterval:
+    """The triggering image's header + messages.interval_fields (exact onset/apex/offset stamps)."""
+    d = interval_fields(ev, header_fields({"sec": 0, "nanosec": 0}, ""), stamps, ids)
+    d.pop("header")
+    for key in ("onset", "apex", "offset"):
+        d[key] = _time(d[key])
+    return ExpressionInterval(header=header, **d)
 
 
-def frame_message(result: FrameResult, header, ids) -> FrameExpressions:
-    msg = FrameExpressions(header=header, class_names=list(CLASS_NAMES))
-    for f in result.faces:
-        x, y, w, h = (float(v) for v in f.box)
-        msg.faces.append(FaceExpression(
-            face_id=ids[f.id], x=x, y=y, width=w, height=h, scores=[float(p) for p in f.scores],
-            label=f.label, confidence=float(f.confidence), intensity=float(f.intensity),
-            activity=float(f.activity), phase=PHASES.index(f.phase)))
-    return msg
-
-
-def interval_message(ev: IntervalEvent, header, ids, clock: StampClock) -> ExpressionInterval:
-    return ExpressionInterval(
-        header=header, face_id=ids[ev.face_id], status=STATUS[ev.status], label=ev.label,
-        confidence=float(ev.confidence), class_names=list(CLASS_NAMES), scores=[float(p) for p in ev.scores],
-        onset=clock.to_msg(ev.onset_stamp), apex=clock.to_msg(ev.apex_stamp),
-        offset=clock.to_msg(ev.offset_stamp), peak_intensity=float(ev.peak_intensity))
+def engine_stamp(stamps: StampBook, stamp) -> float | None:
+    """Float seconds for the engine (recorded in ``stamps``); None for an unstamped image (zero
+    stamp), for which the engine counts frames at ``default_fps``."""
+    if stamp.sec == 0 and stamp.nanosec == 0:
+        return None
+    return stamps.add(stamp.sec, stamp.nanosec)
 
 
 # -- the node ---------------------------------------------------------------------------------
@@ -232,7 +174,7 @@ class Camera:
     topic: str
     engine: Engine
     ids: FaceIdTable
-    clock: StampClock = field(default_factory=StampClock)
+    stamps: StampBook = field(default_factory=StampBook)
     pending: tuple | None = None  # (message, monotonic receive time): the newest unprocessed frame
     last_header: object = None
     # counters (guarded by the node's lock)
@@ -308,7 +250,7 @@ class FerNode(Node):
         self.cameras: list[Camera] = []
         for topic in topics:
             engine = Engine(copy.deepcopy(self.cfg))
-            self.cameras.append(Camera(topic, engine, self._ids.new_table()))
+            self.cameras.append(Camera(topic, engine, self._ids.table()))
         self.device = str(self.cameras[0].engine.device)
 
         self.pub_frames = self.create_publisher(FrameExpressions, "~/expressions", 10)
@@ -386,7 +328,7 @@ class FerNode(Node):
                 return
             for cam, engine in zip(self.cameras, engines):
                 self._publish_events(cam, cam.engine.close(), cam.last_header)
-                cam.engine, cam.ids = engine, self._ids.new_table()
+                cam.engine, cam.ids = engine, self._ids.table()
             self.device = str(engines[0].device)
             self.get_logger().info(f"engines rebuilt: model {engines[0].model_name} on {self.device}")
         else:
@@ -463,7 +405,7 @@ class FerNode(Node):
             self._warn(cam, "bad", f"{cam.topic}: frame skipped: {e}")
             return
         header = msg.header
-        result = cam.engine.process(bgr, cam.clock.to_engine(header.stamp))
+        result = cam.engine.process(bgr, engine_stamp(cam.stamps, header.stamp))
         busy = time.monotonic() - t0
         if result.error:  # the engine refused the frame (it logged why); events (a reset) still go out
             with self._lock:
@@ -490,7 +432,7 @@ class FerNode(Node):
         if header is None:
             header = Image().header
         for ev in events:
-            self.pub_intervals.publish(interval_message(ev, header, cam.ids, cam.clock))
+            self.pub_intervals.publish(interval_message(ev, header, cam.ids, cam.stamps))
 
     def _warn(self, cam: Camera, kind: str, text: str, error: bool = False) -> None:
         """At most one log line per kind and camera every WARN_PERIOD seconds, with a count of the rest."""

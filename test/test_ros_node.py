@@ -23,7 +23,8 @@ require_ros()
 from fer_ros.classes import CLASS_NAMES, PHASES  # noqa: E402
 from fer_ros.engine import Engine, EngineConfig  # noqa: E402
 from fer_ros.media import SHORT_FACE_CLIP  # noqa: E402
-from fer_ros.node import StampClock  # noqa: E402
+from fer_ros.messages import StampBook  # noqa: E402
+from fer_ros.node import engine_stamp  # noqa: E402
 from fer_ros.predictors import DEFAULT_MODEL  # noqa: E402
 
 TOPIC = "/image_raw"
@@ -137,8 +138,8 @@ def test_expressions_and_intervals_on_a_real_clip(ros, clip):
         assert 0.0 < ended.peak_intensity <= 1.0
 
     # the node is a thin shell: the engine run here on the same frames and stamps gives the same
-    engine, clock = Engine(EngineConfig.from_params({"model": "baseline"})), StampClock()
-    offline = [engine.process(f, clock.to_engine(s)) for f, s in zip(sent, stamps)]
+    engine, book = Engine(EngineConfig.from_params({"model": "baseline"})), StampBook()
+    offline = [engine.process(f, engine_stamp(book, s)) for f, s in zip(sent, stamps)]
     for m, r in zip(results, offline):
         assert [f.label for f in m.faces] == [f.label for f in r.faces]
         for f, g in zip(m.faces, r.faces):
