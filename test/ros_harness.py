@@ -11,6 +11,7 @@ has built it, and a skip would hide a broken build.
 
 from __future__ import annotations
 
+import atexit
 import os
 import random
 import signal
@@ -78,8 +79,20 @@ def ros_env(domain_id: int) -> dict:
     return env
 
 
+_live: list["NodeProcess"] = []
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    """A test that failed half-way must not leave a node running after pytest exits."""
+    for proc in _live:
+        proc.close()
+
+
 class NodeProcess:
-    """``python -m fer_ros.node --ros-args --params-file config/fer.yaml -p ...`` as its own process."""
+    """``python -m fer_ros.node --ros-args --params-file config/fer.yaml -p ...`` as its own process.
+
+    Use it as a context manager (or call close()): the process is killed if still running."""
 
     def __init__(self, domain_id: int, params: dict, tmp_path: Path, config: Path | None = CONFIG):
         args = [sys.executable, "-m", "fer_ros.node", "--ros-args"]
@@ -94,6 +107,13 @@ class NodeProcess:
         self._err = open(self.stderr_path, "wb")
         self.proc = subprocess.Popen(args, cwd=ROOT, env=ros_env(domain_id), stdout=self._out, stderr=self._err,
                                      stdin=subprocess.DEVNULL)
+        _live.append(self)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
     def alive(self) -> bool:
         return self.proc.poll() is None
@@ -130,6 +150,8 @@ class NodeProcess:
             self.proc.wait(10)
         self._out.close()
         self._err.close()
+        if self in _live:
+            _live.remove(self)
 
 
 def _param_text(v) -> str:

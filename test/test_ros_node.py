@@ -319,7 +319,7 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
     topics = ["/cam_a", "/cam_b"]
     proc = NodeProcess(domain, {**NODE_PARAMS, "compressed": True, "use_sim_time": True,
                                 "image_topics": [t.lstrip("/") for t in topics]}, tmp_path)
-    client = Client(domain, image_topics=topics, compressed=True)
+    client, ok = Client(domain, image_topics=topics, compressed=True), False
     try:
         client.wait_ready(proc)
         results = {t: [] for t in topics}
@@ -354,8 +354,11 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
         assert diag[topics[1]]["topic"] == f"{topics[1]}/compressed"
         arr = client.snapshot(client.diagnostics)[-1]
         assert t_ns(arr.header.stamp) == 0, "diagnostics stamped with the (not yet started) sim clock"
+        ok = True
     finally:
         client.close()
+        if not ok:
+            proc.close()
     rc = proc.signal(signal.SIGTERM, timeout=30)
     err = proc.stderr()
     assert rc == 0, err[-3000:]
@@ -366,9 +369,9 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
                                           ({"spotter.on_treshold": 0.6}, "spotter.on_treshold")],
                          ids=["bad-value", "typo"])
 def test_bad_start_up_parameter_exits_with_a_reason(tmp_path, params, name):
-    proc = NodeProcess(new_domain_id(), {**NODE_PARAMS, **params}, tmp_path)
-    rc = proc.wait(120)
-    out = proc.output()
+    with NodeProcess(new_domain_id(), {**NODE_PARAMS, **params}, tmp_path) as proc:
+        rc = proc.proc.wait(120)
+        out = proc.output()
     assert rc == 2 and "cannot start" in out and name in out and "Traceback" not in out
 
 
@@ -377,11 +380,12 @@ def test_default_config_as_shipped(tmp_path, clip):
     domain = new_domain_id()
     proc = NodeProcess(domain, {"image_qos": "reliable"}, tmp_path, config=CONFIG)
     if not DEFAULT_MODEL.exists():
-        rc = proc.wait(120)
-        out = proc.output()
+        with proc:
+            rc = proc.proc.wait(120)
+            out = proc.output()
         assert rc == 2 and "cannot start" in out and DEFAULT_MODEL.name in out and "Traceback" not in out
         pytest.skip(f"{DEFAULT_MODEL.name} not present yet: checked the node refuses to start, naming it")
-    client = Client(domain)
+    client, ok = Client(domain), False
     try:
         client.wait_ready(proc)
         stream = Stream()
@@ -389,6 +393,9 @@ def test_default_config_as_shipped(tmp_path, clip):
         assert sum(1 for m in res if m.faces) >= 9
         d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
         assert d["model"] == "recurrent"
+        ok = True
     finally:
         client.close()
+        if not ok:
+            proc.close()
     assert proc.signal(signal.SIGTERM) == 0
