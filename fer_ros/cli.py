@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from .engine import MODELS, EngineConfig
+from .config import MODELS, EngineConfig
 
 log = logging.getLogger("fer_ros")
 

@@ -12,89 +12,27 @@ around ``Engine.process``; none of them re-implements a step of this flow:
 from __future__ import annotations
 
 import logging
-import numbers
 import time
 from collections import defaultdict
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
 import torch
+
 from .classes import CLASS_NAMES
+from .config import MODELS, EngineConfig  # noqa: F401  (re-exported: the engine's settings)
 from .features import AppearanceEncoder, face_crops, geometry_of, to_gray
 from .geometry import RunningNeutral
-from .images import MAX_SIDE, BadFrame, as_bgr, fit_max_side
+from .images import BadFrame, as_bgr, fit_max_side
 from .landmarks import Face, FaceLandmarker
 from .predictors import FramewisePredictor, RecurrentPredictor, resolve_device
-from .spotter import IntervalEvent, Spotter, SpotterConfig
+from .spotter import IntervalEvent, Spotter
 from .tracker import Tracker
 
 log = logging.getLogger("fer_ros.engine")
 
-MODELS = ("recurrent", "baseline")
 STAGES = ("decode", "detect", "align", "cnn", "recurrent", "spotter")
-
-
-@dataclass
-class EngineConfig:
-    model: str = "recurrent"  # recurrent | baseline (the CNN alone, frame by frame)
-    weights: str | None = None  # recurrent model file; None: the shipped default
-    device: str = "auto"  # auto | cpu | cuda | cuda:N
-    max_faces: int = 8
-    min_detection_confidence: float = 0.5
-    detect_every: int = 1  # run the detectors every N frames; track landmarks in between
-    lost_timeout: float = 1.0  # seconds unseen before a face id ends
-    iou_threshold: float = 0.2  # box overlap to keep an id
-    aligned: bool = False  # inputs are already face crops: no detection
-    max_side: int = MAX_SIDE  # larger frames are scaled down for detection
-    default_fps: float = 30.0  # stamps for frames that come without one
-    # torch intra-op threads on CPU. 1 by default: the models are tiny, and torch's
-    # worker threads fight MediaPipe's for the cores (measured: CNN 4 ms with 1 thread,
-    # >200 ms with 2 threads interleaved with MediaPipe on a loaded 2-core machine).
-    cpu_threads: int = 1
-    spotter: SpotterConfig = field(default_factory=SpotterConfig)
-
-    @classmethod
-    def from_params(cls, params: dict) -> "EngineConfig":
-        """From flat ROS-style parameters ({"model": ..., "spotter.on_threshold": ...}) or nested dicts.
-
-        Unknown names are refused (a typo in a YAML file must not pass silently).
-        """
-        flat = {}
-        for key, value in params.items():
-            if isinstance(value, dict):
-                flat.update({f"{key}.{k}": v for k, v in value.items()})
-            else:
-                flat[key] = value
-        spotter_names = {f.name for f in fields(SpotterConfig)}
-        engine_names = {f.name for f in fields(cls)} - {"spotter"}
-        unknown = sorted(k for k in flat if k not in engine_names
-                         and not (k.startswith("spotter.") and k[8:] in spotter_names))
-        if unknown:
-            raise ValueError(f"unknown engine parameter(s): {', '.join(unknown)}")
-        spotter = SpotterConfig(**{k[8:]: v for k, v in flat.items() if k.startswith("spotter.")})
-        cfg = cls(spotter=spotter, **{k: v for k, v in flat.items() if k in engine_names})
-        if cfg.weights == "":
-            cfg.weights = None
-        cfg.validate()
-        return cfg
-
-    def validate(self) -> None:
-        if self.model not in MODELS:
-            raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        for name in ("max_faces", "detect_every", "max_side", "cpu_threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if not 0.0 < self.min_detection_confidence < 1.0:
-            raise ValueError(f"min_detection_confidence must be in (0, 1), got {self.min_detection_confidence}")
-        if not self.lost_timeout >= 0:  # written so that NaN is refused too
-            raise ValueError(f"lost_timeout must be >= 0 seconds, got {self.lost_timeout}")
-        if not 0.0 < self.iou_threshold <= 1.0:
-            raise ValueError(f"iou_threshold must be in (0, 1], got {self.iou_threshold}")
-        if not self.default_fps > 0:
-            raise ValueError(f"default_fps must be > 0, got {self.default_fps}")
-        self.spotter.validate()
 
 
 @dataclass

@@ -96,6 +96,16 @@ class ResultWriter:
         if image is not None and image.size and image.ndim in (2, 3):
             self._annotate(draw_faces(image if image.ndim == 2 or image.shape[2] == 3 else image[:, :, :3],
                                       result.faces), name or f"frame_{result.frame:06d}")
+        elif self._video is not None:
+            # Keep the annotated video in step with the input: a skipped frame shows as a
+            # black frame saying why.
+            w, h = self._video_size
+            blank = np.zeros((h, w, 3), np.uint8)
+            cv2.putText(blank, f"frame {result.frame} skipped", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
+                        (0, 0, 255), 2, cv2.LINE_AA)
+            cv2.putText(blank, (result.error or "")[:80], (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
+                        (200, 200, 200), 1, cv2.LINE_AA)
+            self._video.write(blank)
 
     def _annotate(self, image: np.ndarray, name: str) -> None:
         if self.stills:

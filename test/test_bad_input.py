@@ -179,6 +179,7 @@ def test_folder_with_corrupt_jpegs_completes_with_an_error_line(clip_frames, tmp
     assert all(len(r["faces"]) == 1 for k, r in enumerate(rows) if k not in (4, 7, 9))
     assert "error" in rows[7] or len(rows[7]["faces"]) <= 1  # a partial JPEG decodes or is refused
     read_jsonl(outputs["intervals"])
+    assert _frames_cv2_reads(outputs["annotated"]) == 12, "skipped frames keep the video in step"
 
 
 def _frames_cv2_reads(path) -> int:
