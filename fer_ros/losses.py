@@ -2,7 +2,12 @@
 
 Shapes: N sequences, T frames (padded), C classes. `mask` (N, T) is True on real frames;
 every term ignores padded frames. Targets (dict) used by `total_loss`:
-    label      (N,)   long   sequence class (CLASS_NAMES index)
+    label      (N,) or (N, T) long  sequence class, or per-frame class for clips with
+                             several expressions (CLASS_NAMES index)
+    rest       optional: what the face shows at intensity 0 (default NEUTRAL; e.g. a photo
+                             of a smiling person animated further): class indices (N,) or
+                             (N, T) long, or class distributions (N, C) or (N, T, C) float
+    ce_weight  optional (N, T) float: extra per-frame weight of the dense CE (0 = not scored)
     intensity  (N, T) float  per-frame ground-truth / estimated intensity in 0..1
     phase      (N, T) long   per-frame phase (PHASES index), -1 = unknown
     active     (N, T) float  optional in-expression mask; default phase > neutral
@@ -34,18 +39,34 @@ def _masked_mean(x: Tensor, w: Tensor) -> Tensor:
     return (x * w).sum() / w.sum().clamp(min=1e-8)
 
 
-def dense_labels(label: Tensor, intensity: Tensor, num_classes: int = NUM_CLASSES) -> Tensor:
+def _per_frame(x: Tensor, like: Tensor) -> Tensor:
+    """(N,) -> (N, T) broadcast over frames; (N, T) stays."""
+    return (x[:, None] if x.dim() == 1 else x).expand_as(like)
+
+
+def dense_labels(label: Tensor, intensity: Tensor, num_classes: int = NUM_CLASSES,
+                 rest: Optional[Tensor] = None) -> Tensor:
     """Seed 000's dense labels: frame t is the sequence class with weight intensity_t,
-    the rest neutral (so a frame with intensity ~0 is labelled neutral). -> (N, T, C)."""
-    onehot = F.one_hot(label, num_classes).to(intensity.dtype)[:, None, :]   # (N, 1, C)
-    neutral = torch.zeros_like(onehot)
-    neutral[..., NEUTRAL] = 1
+    the rest neutral (so a frame with intensity ~0 is labelled neutral). -> (N, T, C).
+
+    `label` may be per sequence (N,) or per frame (N, T). `rest` replaces neutral as what
+    the face shows at intensity 0 (default NEUTRAL everywhere): class indices shaped like
+    `label`, or class distributions (N, C) / (N, T, C) (e.g. a frame-wise CNN's softmax)."""
+    onehot = F.one_hot(_per_frame(label, intensity), num_classes).to(intensity.dtype)   # (N, T, C)
+    if rest is None:
+        base = torch.zeros_like(onehot)
+        base[..., NEUTRAL] = 1
+    elif rest.is_floating_point():
+        base = (rest[:, None, :] if rest.dim() == 2 else rest).to(intensity.dtype).expand_as(onehot)
+    else:
+        base = F.one_hot(_per_frame(rest, intensity).clamp(min=0), num_classes).to(intensity.dtype)
     a = intensity.clamp(0, 1)[..., None]
-    return a * onehot + (1 - a) * neutral
+    return a * onehot + (1 - a) * base
 
 
 def dense_ce_loss(logits: Tensor, label: Tensor, intensity: Tensor, mask: Tensor,
-                  class_weights: Optional[Tensor] = None, floor: float = 0.2) -> Tensor:
+                  class_weights: Optional[Tensor] = None, floor: float = 0.2,
+                  rest: Optional[Tensor] = None, frame_weight: Optional[Tensor] = None) -> Tensor:
     """Dense per-frame loss (seed 000): every prefix of the sequence is scored.
 
     Each real frame t gets the KL between its dense label and the prediction
@@ -53,15 +74,31 @@ def dense_ce_loss(logits: Tensor, label: Tensor, intensity: Tensor, mask: Tensor
     0 and gradients equal those of the CE). Frame weight floor + (1 - floor) * intensity_t
     grows with intensity: early, ambiguous frames count less, but still count, so
     the model learns to predict from partial sequences. Optional per-class weights
-    (class_balanced_weights) scale whole sequences by their class.
+    (class_balanced_weights) scale whole sequences by their class, or with per-frame
+    labels each frame by its dominant class (label where intensity >= 0.5, else rest).
+    `frame_weight` (N, T) multiplies the frame weights (0: frame not scored).
     """
-    q = dense_labels(label, intensity, logits.shape[-1])
+    q = dense_labels(label, intensity, logits.shape[-1], rest)
     logp = F.log_softmax(logits, dim=-1)
     # KL >= 0; the clamp only removes float round-off at a perfect prediction.
     kl = (torch.xlogy(q, q) - q * logp).sum(-1).clamp(min=0)          # (N, T)
     w = (floor + (1 - floor) * intensity.clamp(0, 1)) * mask.to(logits.dtype)
+    if frame_weight is not None:
+        w = w * frame_weight.to(logits.dtype)
     if class_weights is not None:
-        w = w * class_weights.to(logits.device, logits.dtype)[label][:, None]
+        cw = class_weights.to(logits.device, logits.dtype)
+        if label.dim() == 1 and rest is None:
+            w = w * cw[label][:, None]
+        else:
+            lab = _per_frame(label, intensity)
+            if rest is None:
+                base = torch.full_like(lab, NEUTRAL)
+            elif rest.is_floating_point():
+                base = (rest[:, None, :] if rest.dim() == 2 else rest).argmax(-1).expand_as(lab)
+            else:
+                base = _per_frame(rest, intensity)
+            dominant = torch.where(intensity >= 0.5, lab, base.clamp(min=0))
+            w = w * cw[dominant]
     return _masked_mean(kl, w)
 
 
@@ -112,7 +149,8 @@ def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
     terms: Dict[str, Tensor] = {}
     if weights.get("dense_ce", 0):
         terms["dense_ce"] = dense_ce_loss(outputs["logits"], targets["label"],
-                                          targets["intensity"], mask, class_weights, ce_floor)
+                                          targets["intensity"], mask, class_weights, ce_floor,
+                                          targets.get("rest"), targets.get("ce_weight"))
     if weights.get("intensity", 0):
         terms["intensity"] = intensity_loss(outputs["intensity"], targets["intensity"], mask,
                                             intensity_kind)

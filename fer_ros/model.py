@@ -30,6 +30,14 @@ class ModelConfig:
     mode_readout: bool = False         # let h see the mode state through a gate
     dropout: float = 0.1
     stream_dropout: float = 0.15       # per sequence, prob. of zeroing each stream (never both)
+    # Class logits = head(h) + the CNN's own logits (last 7 appearance inputs): an unchanged
+    # face gets the frame-wise CNN's answer and the recurrent state adds temporal evidence.
+    # Off for configs saved before it existed.
+    residual_cnn_logits: bool = False
+    # Input selection against identity shortcuts with few training people (defaults = all inputs):
+    appearance_features: bool = True   # False: the appearance stream sees only the 7 CNN logits
+    geometry_shape: bool = True        # False: the geometry stream sees only the offset-from-
+                                       # neutral half (second half of the geometry vector)
 
     def __post_init__(self):
         if not 0 <= self.stream_dropout <= 0.5:  # the two streams are dropped exclusively
@@ -61,27 +69,45 @@ class ExpressionModel(nn.Module):
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         self.cfg = cfg
-        self.appearance = _stream(cfg.appearance_in, cfg.stream_dim)
-        self.geometry = _stream(cfg.geometry_dim, cfg.stream_dim)
+        self.appearance = _stream(cfg.appearance_in if cfg.appearance_features else NUM_CLASSES,
+                                  cfg.stream_dim)
+        self.geometry = _stream(cfg.geometry_dim if cfg.geometry_shape else cfg.geometry_dim // 2,
+                                cfg.stream_dim)
         self.drop = nn.Dropout(cfg.dropout)
         self.rnn = MVLSTM(2 * cfg.stream_dim, cfg.hidden, cfg.num_layers, cfg.mode_size,
                           cfg.mode_readout)
         self.heads = nn.Linear(cfg.hidden, sum(self.HEAD_SIZES))  # all heads in one matmul
+        if cfg.residual_cnn_logits:
+            with torch.no_grad():  # start as the frame-wise CNN: the class rows add nothing yet
+                self.heads.weight[:NUM_CLASSES].zero_()
+                self.heads.bias[:NUM_CLASSES].zero_()
 
     def _inputs(self, appearance: Tensor, geometry: Tensor) -> Tensor:
-        a, g = self.appearance(appearance), self.geometry(geometry)
+        return self._streams(appearance, geometry)[0]
+
+    def _streams(self, appearance: Tensor, geometry: Tensor) -> Tuple[Tensor, Optional[Tensor]]:
+        """-> (recurrent input, CNN logits for the residual head or None)."""
+        a_in = appearance if self.cfg.appearance_features else appearance[..., -NUM_CLASSES:]
+        g_in = geometry if self.cfg.geometry_shape else geometry[..., self.cfg.geometry_dim // 2:]
+        a, g = self.appearance(a_in), self.geometry(g_in)
+        cnn = appearance[..., -NUM_CLASSES:] if self.cfg.residual_cnn_logits else None
         p = self.cfg.stream_dropout
         if self.training and p > 0:
             # Zero a whole stream for a whole sequence so the model learns to work
             # from either one; one uniform draw per sequence keeps them exclusive.
             shape = (a.shape[0],) + (1,) * (a.dim() - 1)
             u = torch.rand(shape, device=a.device)
-            a = a * (u >= p).to(a.dtype)
+            keep_a = (u >= p).to(a.dtype)
+            a = a * keep_a
             g = g * ((u < p) | (u >= 2 * p)).to(g.dtype)
-        return self.drop(torch.cat([a, g], dim=-1))
+            if cnn is not None:  # a dropped appearance stream takes its logits with it
+                cnn = cnn * keep_a
+        return self.drop(torch.cat([a, g], dim=-1)), cnn
 
-    def _heads(self, h: Tensor) -> Dict[str, Tensor]:
+    def _heads(self, h: Tensor, cnn_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
         logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
+        if cnn_logits is not None:
+            logits = logits + cnn_logits
         act = act.squeeze(-1)
         return {
             "logits": logits,                               # CLASS_NAMES order
@@ -97,14 +123,16 @@ class ExpressionModel(nn.Module):
     def forward(self, appearance: Tensor, geometry: Tensor, lengths: Optional[Tensor] = None,
                 state: Optional[State] = None) -> Dict[str, Tensor]:
         """appearance (N, T, 135), geometry (N, T, G) -> dict of (N, T, ...) outputs."""
-        h, _ = self.rnn(self._inputs(appearance, geometry), lengths, state)
-        return self._heads(h)
+        x, cnn = self._streams(appearance, geometry)
+        h, _ = self.rnn(x, lengths, state)
+        return self._heads(h, cnn)
 
     def step(self, appearance: Tensor, geometry: Tensor, state: Optional[State] = None
              ) -> Tuple[Dict[str, Tensor], State]:
         """One frame for N faces: appearance (N, 135), geometry (N, G) -> (dict, state)."""
-        h, state = self.rnn.step(self._inputs(appearance, geometry), state)
-        return self._heads(h), state
+        x, cnn = self._streams(appearance, geometry)
+        h, state = self.rnn.step(x, state)
+        return self._heads(h, cnn), state
 
 
 class StepModule(nn.Module):

@@ -1,0 +1,536 @@
+"""Train the recurrent expression model on feature datasets (fer_ros.dataset).
+
+    python -m fer_ros.train config/train_default.yaml --out out/train
+
+reads the YAML config, builds the datasets when they are missing (data.build_if_missing),
+trains with ``losses.total_loss`` (dense prefix-scored CE with intensity-derived labels,
+class-balanced weights, intensity loss, spotting = activity + phase), validates on the
+held-out split after every epoch and writes the best checkpoint as
+``<out>/fer_mvlstm.safetensors`` (model.save_model: config JSON + training metadata) and
+``<out>/metrics.json``. ``train(config_path, out_dir) -> path`` is the same as a function.
+
+Temporal augmentation (seed 003): a random start and length crop, frame-rate resampling
+by a random index stride (0.7x .. 1.5x speed; slower repeats frames), per sequence.
+Frames without a detected face are masked out of every loss term.
+
+Validation figures (held-out split, full sequences, no augmentation):
+- frame_acc: per-frame accuracy against the intensity-derived truth (the animated class
+  where intensity >= 0.5, else the base's rest label; frames with unknown truth skipped),
+  also split into frame_acc_expr (intensity >= 0.5) and frame_acc_rest;
+- acc@25/50/100: for each expression interval, the class predicted at frame
+  onset + p * (offset - onset), p = 0.25, 0.5, 1.0 (how early the model knows);
+- spot_f1: intervals from the product's online Spotter on the activity/intensity outputs,
+  matched to true intervals at frame IoU >= 0.5 (MEGC rule, pooled over sequences);
+- the same recognition figures for the frame-wise baseline (softmax of the CNN logits
+  in the same features), as ``baseline_*``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import yaml
+
+from . import dataset as ds
+from .classes import CLASS_NAMES, NEUTRAL, NUM_CLASSES
+from .geometry import GEOMETRY_DIM
+from .losses import DEFAULT_WEIGHTS, class_balanced_weights, total_loss
+from .model import ExpressionModel, ModelConfig, load_model, save_model
+
+log = logging.getLogger("fer_ros.train")
+
+CHECKPOINT = "fer_mvlstm.safetensors"
+PARTIAL = (0.25, 0.5, 1.0)
+
+DEFAULTS = {
+    "data": {
+        "dir": ".cache/datasets", "name": "synth", "build_if_missing": True, "media_dir": "",
+        "train_sequences": 200, "heldout_sequences": 48, "seed": 0, "workers": 2, "detect_every": 1,
+        "min_len": 40, "max_len": 120,
+    },
+    "model": {"hidden": 96, "stream_dim": 48, "num_layers": 1, "mode_size": None, "mode_readout": False,
+              "dropout": 0.1, "stream_dropout": 0.15, "residual_cnn_logits": True,
+              "appearance_features": True, "geometry_shape": True},
+    "train": {
+        "epochs": 30, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-2, "grad_clip": 1.0,
+        "seed": 0, "device": "auto", "threads": 0,
+        "crop_min": 24, "p_crop": 0.8, "p_resample": 0.5, "stride_min": 0.7, "stride_max": 1.5,
+        "feature_noise": 0.0, "class_balance_beta": 0.999, "ce_floor": 0.2, "rest_target": "cnn",
+        "p_logit_shift": 0.0, "logit_shift_max": 6.0,
+        "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0,
+    },
+}
+
+
+def load_config(path) -> dict:
+    """YAML config merged over DEFAULTS; unknown keys are an error (typos are not ignored)."""
+    with open(path) as f:
+        user = yaml.safe_load(f) or {}
+    cfg = json.loads(json.dumps(DEFAULTS))
+    for section, values in user.items():
+        if section not in cfg:
+            raise ValueError(f"{path}: unknown section {section!r} (known: {sorted(cfg)})")
+        for k, v in (values or {}).items():
+            if k not in cfg[section]:
+                raise ValueError(f"{path}: unknown key {section}.{k}")
+            cfg[section][k] = v
+    return cfg
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+# ----------------------------------------------------------------------------- data
+
+def dataset_paths(data: dict) -> dict:
+    dcfg = ds.DatasetConfig(
+        media_dir=data["media_dir"], out_dir=data["dir"], name=data["name"],
+        train_sequences=data["train_sequences"], heldout_sequences=data["heldout_sequences"],
+        seed=data["seed"], workers=data["workers"], detect_every=data["detect_every"],
+        synth={"min_len": data["min_len"], "max_len": data["max_len"]})
+    paths = {s: dcfg.path(s) for s in ds.SPLITS}
+    missing = [s for s, p in paths.items() if not p.is_file()]
+    if missing:
+        if not data["build_if_missing"]:
+            raise FileNotFoundError(f"dataset files missing: {[str(paths[s]) for s in missing]}")
+        log.info("building datasets %s", missing)
+        ds.build(dcfg, splits=tuple(missing))
+    return paths
+
+
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def rest_distribution(seq: ds.SequenceData, shift: np.ndarray | None = None) -> np.ndarray:
+    """(T, C) what the face shows when not animated, as the frame-wise CNN sees it.
+
+    Frames at intensity 0: that frame's own CNN softmax (so an unchanged face is taught
+    the CNN's answer, whoever the person is). Animated frames: the mean CNN softmax over
+    the sequence's unanimated frames (the base's look under the same modes).
+    """
+    logits = seq.appearance[:, -NUM_CLASSES:].astype(np.float64)
+    probs = _softmax(logits if shift is None else logits + shift)
+    still = seq.detected & (seq.intensity == 0)
+    if still.any():
+        mean = probs[still].mean(0)
+    else:
+        mean = np.eye(NUM_CLASSES)[seq.rest_label if seq.rest_label >= 0 else NEUTRAL]
+    out = np.where(still[:, None], probs, mean[None])
+    return out.astype(np.float32)
+
+
+def _targets(seq: ds.SequenceData, idx: np.ndarray, rest_target: str = "cnn",
+             shift: np.ndarray | None = None) -> dict:
+    """Per-frame training targets of the frames idx of one sequence.
+
+    rest_target "cnn": the class mix at intensity 0 is the frame-wise CNN's softmax
+    (rest_distribution); "label": the base's rest label, frames of bases with an unknown
+    rest label scored only where the animation dominates (intensity >= 0.5).
+    """
+    inten = seq.intensity[idx]
+    label = seq.label[idx]
+    ce_weight = np.ones(len(idx), np.float32)
+    common = dict(label=label, intensity=inten, phase=seq.phase[idx],
+                  active=(seq.phase[idx] > 0).astype(np.float32), mask=seq.detected[idx])
+    if rest_target == "cnn":
+        return dict(common, rest=rest_distribution(seq, shift)[idx], ce_weight=ce_weight)
+    if rest_target != "label":
+        raise ValueError(f"train.rest_target must be 'cnn' or 'label', got {rest_target!r}")
+    rest = np.full(len(idx), seq.rest_label, np.int64)
+    if seq.rest_label < 0:
+        # What the unanimated face shows is unknown: score only frames the animation dominates.
+        ce_weight = (inten >= 0.5).astype(np.float32)
+        rest = label.copy()
+    return dict(common, rest=rest, ce_weight=ce_weight)
+
+
+def augment_indices(n: int, rng: np.random.Generator, tcfg: dict) -> np.ndarray:
+    """Random crop (start, length) and frame-rate resampling by an index stride."""
+    stride = 1.0
+    if rng.random() < tcfg["p_resample"]:
+        stride = float(rng.uniform(tcfg["stride_min"], tcfg["stride_max"]))
+    start, stop = 0, n
+    if rng.random() < tcfg["p_crop"] and n > tcfg["crop_min"]:
+        length = int(rng.integers(tcfg["crop_min"], n + 1))
+        start = int(rng.integers(0, n - length + 1))
+        stop = start + length
+    idx = np.floor(np.arange(start, stop, stride)).astype(np.int64)
+    return idx[idx < stop]
+
+
+def logit_shift(rng: np.random.Generator, tcfg: dict) -> np.ndarray | None:
+    """A person's resting look as a mode: with p_logit_shift, one random class's CNN logit
+    is raised by U(1, logit_shift_max) for a whole sequence (and so is its rest target),
+    so the model learns to pass a constant CNN opinion through instead of reading it as
+    an expression (training people rest only neutral or smiling)."""
+    if not tcfg.get("p_logit_shift") or rng.random() >= tcfg["p_logit_shift"]:
+        return None
+    shift = np.zeros(NUM_CLASSES)
+    shift[rng.integers(NUM_CLASSES)] = rng.uniform(1.0, tcfg["logit_shift_max"])
+    return shift
+
+
+def collate(items: list[tuple], device, noise: float = 0.0,
+            rng: np.random.Generator | None = None, rest_target: str = "cnn"
+            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+    """items: (sequence, frame indices[, per-sequence CNN logit shift]) -> padded batch."""
+    lengths = [len(it[1]) for it in items]
+    N, T = len(items), max(lengths)
+    app = np.zeros((N, T, ds.APPEARANCE_DIM), np.float32)
+    geo = np.zeros((N, T, GEOMETRY_DIM), np.float32)
+    tg = {k: np.zeros((N, T), dt) for k, dt in (("label", np.int64), ("intensity", np.float32),
+                                                ("phase", np.int64), ("active", np.float32),
+                                                ("ce_weight", np.float32), ("mask", bool))}
+    tg["rest"] = (np.zeros((N, T, NUM_CLASSES), np.float32) if rest_target == "cnn"
+                  else np.zeros((N, T), np.int64))
+    for n, item in enumerate(items):
+        seq, idx = item[:2]
+        shift = item[2] if len(item) > 2 else None
+        L = len(idx)
+        app[n, :L] = seq.appearance[idx]
+        if shift is not None:
+            app[n, :L, -NUM_CLASSES:] += (shift[None] * seq.detected[idx, None]).astype(np.float32)
+        geo[n, :L] = seq.geometry[idx]
+        for k, v in _targets(seq, idx, rest_target, shift).items():
+            tg[k][n, :L] = v
+    if noise > 0 and rng is not None:
+        m = tg["mask"][..., None]
+        app[..., :-NUM_CLASSES] += m * rng.normal(0, noise, app[..., :-NUM_CLASSES].shape).astype(np.float32)
+        geo += m * rng.normal(0, noise, geo.shape).astype(np.float32)
+    targets = {k: torch.from_numpy(v).to(device) for k, v in tg.items()}
+    return (torch.from_numpy(app).to(device), torch.from_numpy(geo).to(device),
+            torch.tensor(lengths, device=device), targets)
+
+
+def class_counts(seqs: list[ds.SequenceData], rest_target: str = "cnn") -> np.ndarray:
+    """Frames per dominant class (animated class at intensity >= 0.5, else the rest target's)."""
+    counts = np.zeros(NUM_CLASSES)
+    for s in seqs:
+        rest = rest_distribution(s).argmax(-1) if rest_target == "cnn" else s.rest_label
+        dom = np.where(s.intensity >= 0.5, s.label, rest)[s.detected]
+        dom = dom[dom >= 0]
+        counts += np.bincount(dom, minlength=NUM_CLASSES)
+    return counts
+
+
+# ----------------------------------------------------------------------------- evaluation
+
+def frame_truth(seq: ds.SequenceData) -> np.ndarray:
+    """Per-frame evaluation truth: animated class at intensity >= 0.5, else rest (-1 unknown)."""
+    return np.where(seq.intensity >= 0.5, seq.label, seq.rest_label)
+
+
+def _iou(a, b) -> float:
+    inter = min(a[1], b[1]) - max(a[0], b[0]) + 1
+    if inter <= 0:
+        return 0.0
+    return inter / ((a[1] - a[0] + 1) + (b[1] - b[0] + 1) - inter)
+
+
+def spot(activity: np.ndarray, intensity: np.ndarray, probs: np.ndarray) -> list[tuple[int, int, int]]:
+    """Intervals (onset, offset, class) from the product's online spotter."""
+    from .spotter import Spotter
+
+    sp = Spotter(face_id=0)
+    out = []
+    for t in range(len(activity)):
+        for ev in sp.update(t, t / 30.0, float(activity[t]), float(intensity[t]), probs[t]):
+            if ev.status == "ended":
+                out.append((ev.onset, ev.offset, CLASS_NAMES.index(ev.label)))
+    for ev in sp.close():
+        if ev.status == "ended":
+            out.append((ev.onset, ev.offset, CLASS_NAMES.index(ev.label)))
+    return out
+
+
+def recognition_figures(seqs, preds: list[np.ndarray]) -> dict:
+    """Per-frame and partial-expression accuracy of per-frame class predictions (T,) per sequence."""
+    hit = {"all": [0, 0], "expr": [0, 0], "rest": [0, 0], **{f"p{p}": [0, 0] for p in PARTIAL},
+           **{f"micro_p{p}": [0, 0] for p in PARTIAL}}
+    for seq, pred in zip(seqs, preds):
+        truth = frame_truth(seq)
+        ok = seq.detected & (truth >= 0)
+        expr = seq.intensity >= 0.5
+        for key, m in (("all", ok), ("expr", ok & expr), ("rest", ok & ~expr)):
+            hit[key][0] += int((pred[m] == truth[m]).sum())
+            hit[key][1] += int(m.sum())
+        for onset, _apex, _apex_end, offset, label, _peak, micro in seq.intervals:
+            for p in PARTIAL:
+                t = int(round(onset + p * (offset - onset)))
+                if not seq.detected[t]:
+                    continue
+                keys = [f"p{p}"] + ([f"micro_p{p}"] if micro else [])
+                for key in keys:
+                    hit[key][0] += int(pred[t] == int(label))
+                    hit[key][1] += 1
+    names = {"all": "frame_acc", "expr": "frame_acc_expr", "rest": "frame_acc_rest",
+             **{f"p{p}": f"acc@{int(p * 100)}" for p in PARTIAL},
+             **{f"micro_p{p}": f"micro_acc@{int(p * 100)}" for p in PARTIAL}}
+    out = {names[k]: (h[0] / h[1] if h[1] else float("nan")) for k, h in hit.items()}
+    out["frames_scored"] = hit["all"][1]
+    out["intervals_scored"] = hit["p0.5"][1]
+    return out
+
+
+@torch.no_grad()
+def evaluate(model: ExpressionModel, seqs: list[ds.SequenceData], device, batch_size: int = 32,
+             loss_kw: dict | None = None, rest_target: str = "cnn") -> dict:
+    model.eval()
+    preds, base_preds, losses = [], [], []
+    spotted_tp = spotted_n = true_n = 0
+    spotted_tp_cls = 0
+    inten_err = []
+    for b in range(0, len(seqs), batch_size):
+        chunk = seqs[b:b + batch_size]
+        items = [(s, np.arange(len(s))) for s in chunk]
+        app, geo, lengths, tg = collate(items, device, rest_target=rest_target)
+        out = model(app, geo, lengths)
+        if loss_kw is not None:
+            losses.append(float(total_loss(out, tg, **loss_kw)[0]) * len(chunk))
+        logits = out["logits"].cpu().numpy()
+        probs = torch.softmax(out["logits"], -1).cpu().numpy()
+        act = out["activity"].cpu().numpy()
+        inten = out["intensity"].cpu().numpy()
+        for n, s in enumerate(chunk):
+            L = len(s)
+            preds.append(logits[n, :L].argmax(-1))
+            base_preds.append(s.appearance[:, -NUM_CLASSES:].argmax(-1))
+            d = s.detected
+            inten_err.append(np.abs(inten[n, :L][d] - s.intensity[d]))
+            found = spot(act[n, :L], inten[n, :L], probs[n, :L])
+            truth = [(int(r[0]), int(r[3]), int(r[4])) for r in s.intervals]
+            used = set()
+            for f in found:
+                best = max(range(len(truth)), key=lambda j: _iou(f, truth[j]), default=None)
+                if best is not None and best not in used and _iou(f, truth[best]) >= 0.5:
+                    used.add(best)
+                    spotted_tp += 1
+                    spotted_tp_cls += int(f[2] == truth[best][2])
+            spotted_n += len(found)
+            true_n += len(truth)
+    res = recognition_figures(seqs, preds)
+    base = recognition_figures(seqs, base_preds)
+    res.update({f"baseline_{k}": v for k, v in base.items() if k not in ("frames_scored", "intervals_scored")})
+    prec = spotted_tp / spotted_n if spotted_n else 0.0
+    rec = spotted_tp / true_n if true_n else 0.0
+    res.update({
+        "spot_precision": prec, "spot_recall": rec,
+        "spot_f1": 2 * prec * rec / (prec + rec) if prec + rec else 0.0,
+        "spot_class_acc": spotted_tp_cls / spotted_tp if spotted_tp else float("nan"),
+        "spotted": spotted_n, "true_intervals": true_n,
+        "intensity_mae": float(np.concatenate(inten_err).mean()) if inten_err else float("nan"),
+    })
+    if losses:
+        res["loss"] = sum(losses) / len(seqs)
+    return res
+
+
+def selection_score(m: dict) -> float:
+    """What picks the best epoch: mean of frame accuracy, acc@25/50/100 and spotting F1."""
+    keys = ("frame_acc", "acc@25", "acc@50", "acc@100", "spot_f1")
+    vals = [m[k] for k in keys if not math.isnan(m[k])]
+    return float(np.mean(vals)) if vals else 0.0
+
+
+# ----------------------------------------------------------------------------- real faces
+
+@torch.no_grad()
+def still_predictions(model: ExpressionModel, images: dict, landmarker=None, encoder=None) -> dict:
+    """Single-frame check on real stills: {name: {"model": probs, "cnn": probs}} or None per image.
+
+    Each image is a one-frame sequence from a fresh state, exactly as a face's first frame
+    when streaming: largest face, aligned crop -> CNN, geometry with a new RunningNeutral
+    (so the offset from neutral is zero).
+    """
+    import cv2
+
+    from .features import AppearanceEncoder, face_crops
+    from .geometry import RunningNeutral, normalised_shape
+    from .landmarks import FaceLandmarker
+
+    own = landmarker is None
+    landmarker = landmarker or FaceLandmarker()
+    encoder = encoder or AppearanceEncoder()
+    model.eval()
+    out = {}
+    try:
+        for name, bgr in images.items():
+            faces = landmarker.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            if not faces:
+                out[name] = None
+                continue
+            face = max(faces, key=lambda f: f.box[2] * f.box[3])
+            app = encoder(face_crops(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), [face])).cpu()
+            geo = torch.from_numpy(RunningNeutral().update(normalised_shape(face.landmarks)))[None]
+            res, _ = model.step(app, geo, model.init_state(1))
+            out[name] = {"model": torch.softmax(res["logits"], -1)[0].numpy(),
+                         "cnn": torch.softmax(app[0, -NUM_CLASSES:], -1).numpy(),
+                         "intensity": float(res["intensity"][0]), "activity": float(res["activity"][0])}
+    finally:
+        if own:
+            landmarker.close()
+    return out
+
+
+def real_face_stills(media=None) -> dict:
+    """The test-only real stills: skimage's astronaut and the posed *-ph.jpg of the media."""
+    import cv2
+    from skimage import data as skdata
+
+    from .media import media_dir
+
+    images = {"astronaut": cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)}
+    for p in sorted(Path(media or media_dir()).glob("*-ph.jpg")):
+        images[p.name] = cv2.imread(str(p), cv2.IMREAD_COLOR)
+    return images
+
+
+def describe(probs: np.ndarray) -> str:
+    top = np.argsort(probs)[::-1][:2]
+    return ", ".join(f"{CLASS_NAMES[i]} {probs[i]:.2f}" for i in top)
+
+
+# ----------------------------------------------------------------------------- training
+
+def _device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def train(config_path, out_dir) -> Path:
+    """Train as the config says; returns the path of the best checkpoint."""
+    t_start = time.perf_counter()
+    cfg = load_config(config_path)
+    data, mcfg, tcfg = cfg["data"], cfg["model"], cfg["train"]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seed_everything(tcfg["seed"])
+    if tcfg["threads"]:
+        torch.set_num_threads(int(tcfg["threads"]))
+    device = _device(tcfg["device"])
+
+    t0 = time.perf_counter()
+    paths = dataset_paths(data)
+    t_data = time.perf_counter() - t0
+    train_seqs, train_info = ds.load(paths["train"])
+    val_seqs, val_info = ds.load(paths["heldout"])
+    if tcfg["max_sequences"]:
+        train_seqs = train_seqs[: tcfg["max_sequences"]]
+        val_seqs = val_seqs[: tcfg["max_sequences"]]
+    overlap = set(train_info["persons"]) & set(val_info["persons"])
+    if overlap:
+        raise RuntimeError(f"train and held-out share people: {sorted(overlap)}")
+
+    model_cfg = ModelConfig(geometry_dim=GEOMETRY_DIM, **mcfg)
+    model = ExpressionModel(model_cfg).to(device)
+    counts = class_counts(train_seqs, tcfg["rest_target"])
+    cw = class_balanced_weights(counts, tcfg["class_balance_beta"]).to(device)
+    loss_kw = dict(weights=tcfg["loss_weights"], class_weights=cw, ce_floor=tcfg["ce_floor"])
+    opt = torch.optim.AdamW(model.parameters(), lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
+    steps_per_epoch = math.ceil(len(train_seqs) / tcfg["batch_size"])
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tcfg["lr"], total_steps=tcfg["epochs"] * steps_per_epoch,
+                                                pct_start=0.15)
+    rng = np.random.default_rng(tcfg["seed"])
+    log.info("train %d sequences (%d frames), held-out %d; class counts %s; weights %s; %d parameters",
+             len(train_seqs), sum(map(len, train_seqs)), len(val_seqs), counts.astype(int).tolist(),
+             np.round(cw.cpu().numpy(), 2).tolist(), sum(p.numel() for p in model.parameters()))
+
+    history, best, best_path = [], -1.0, out_dir / CHECKPOINT
+    rt = tcfg["rest_target"]
+    initial = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt)
+    log.info("before training: val loss %.3f frame_acc %.3f (baseline %.3f)", initial["loss"],
+             initial["frame_acc"], initial["baseline_frame_acc"])
+    for epoch in range(1, tcfg["epochs"] + 1):
+        model.train()
+        te = time.perf_counter()
+        order = rng.permutation(len(train_seqs))
+        tot, terms_sum, nb = 0.0, {}, 0
+        for b in range(0, len(order), tcfg["batch_size"]):
+            items = []
+            for i in order[b:b + tcfg["batch_size"]]:
+                s = train_seqs[i]
+                items.append((s, augment_indices(len(s), rng, tcfg), logit_shift(rng, tcfg)))
+            app, geo, lengths, tg = collate(items, device, tcfg["feature_noise"], rng, rt)
+            out = model(app, geo, lengths)
+            loss, terms = total_loss(out, tg, **loss_kw)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            if tcfg["grad_clip"]:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg["grad_clip"])
+            opt.step()
+            sched.step()
+            tot += loss.item()
+            for k, v in terms.items():
+                terms_sum[k] = terms_sum.get(k, 0.0) + v
+            nb += 1
+        val = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt)
+        score = selection_score(val)
+        row = {"epoch": epoch, "train_loss": tot / nb, **{f"train_{k}": v / nb for k, v in terms_sum.items()},
+               "val": val, "score": score, "seconds": time.perf_counter() - te}
+        history.append(row)
+        log.info("epoch %d: train loss %.3f | val loss %.3f frame_acc %.3f acc@25/50/100 %.3f/%.3f/%.3f "
+                 "spot_f1 %.3f | baseline frame_acc %.3f acc@50 %.3f | score %.3f (%.0f s)",
+                 epoch, row["train_loss"], val["loss"], val["frame_acc"], val["acc@25"], val["acc@50"],
+                 val["acc@100"], val["spot_f1"], val["baseline_frame_acc"], val["baseline_acc@50"], score,
+                 row["seconds"])
+        if score > best:
+            best = score
+            meta = {
+                "trained_on": "synthetic sequences: real face photos/frames animated by AU-driven landmark warps "
+                              "(fer_ros.synth), features through the streaming path (fer_ros.dataset)",
+                "train_persons": train_info["persons"], "heldout_persons": val_info["persons"],
+                "train_sequences": len(train_seqs), "heldout_sequences": len(val_seqs),
+                "train_frames": int(sum(map(len, train_seqs))), "epoch": epoch, "epochs": tcfg["epochs"],
+                "val": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in val.items()},
+                "selection": "best epoch by mean(frame_acc, acc@25, acc@50, acc@100, spot_f1) on held-out",
+                "config": cfg, "dataset_seed": data["seed"],
+            }
+            save_model(model, best_path, meta)
+    summary = {
+        "config": cfg, "best_score": best, "best_epoch": max(history, key=lambda r: r["score"])["epoch"],
+        "initial_val": initial, "history": history, "class_counts": counts.tolist(),
+        "class_weights": cw.cpu().tolist(), "data_seconds": t_data,
+        "train_seconds": time.perf_counter() - t_start - t_data,
+        "dataset_info": {"train": {k: train_info[k] for k in ("frames", "detected_frames", "wall_s", "persons")},
+                         "heldout": {k: val_info[k] for k in ("frames", "detected_frames", "wall_s", "persons")}},
+    }
+    with open(out_dir / "metrics.json", "w") as f:
+        json.dump(summary, f, indent=1, default=float)
+    load_model(best_path)  # the written file must load
+    log.info("best epoch %d (score %.3f) -> %s", summary["best_epoch"], best, best_path)
+    return best_path
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(
+        prog="python -m fer_ros.train",
+        description="Train the recurrent expression model (MV-LSTM) on generated sequences; "
+                    "writes the best checkpoint (safetensors) and metrics.json to --out.")
+    p.add_argument("config", help="training YAML, e.g. config/train_default.yaml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("-v", "--verbose", action="store_true")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    path = train(a.config, a.out)
+    print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
