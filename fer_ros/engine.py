@@ -88,6 +88,9 @@ class Engine:
         self.last_stamp: float | None = None
         self.timings: dict[str, float] = defaultdict(float)  # seconds per stage, summed
         self._seen_last: list[int] = []  # ids matched in the previous frame
+        # What the models were fed for the last frame: (face ids, appearance (N, 135) tensor,
+        # geometry (N, G) array); None for a skipped frame. Read by evaluation (streaming == batch).
+        self.last_features: tuple[list[int], torch.Tensor, np.ndarray] | None = None
 
     @property
     def model_name(self) -> str:
@@ -126,6 +129,7 @@ class Engine:
     def process(self, frame, stamp: float | None = None) -> FrameResult:
         """Process one frame (grey, BGR or BGRA array). ``stamp`` in seconds; None: index / default_fps."""
         self.frame_index += 1
+        self.last_features = None
         if stamp is None:
             stamp = self.frame_index / self.cfg.default_fps
         events: list[IntervalEvent] = []
@@ -154,6 +158,7 @@ class Engine:
                              for f, i in zip(faces, ids)]) if faces else np.zeros((0, 1), np.float32)
         t3 = time.perf_counter()
         appearance = self.encoder(crops)
+        self.last_features = (ids, appearance, geometry)
         t4 = time.perf_counter()
         pred = self.predictor(ids, appearance, geometry)
         t5 = time.perf_counter()
