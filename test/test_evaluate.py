@@ -57,6 +57,7 @@ def check_report(report: dict, frames: int, intervals: int, n_videos: int) -> No
     for key in ("model", "baseline"):
         r = report[key]
         assert list(r["accuracy_at"]) == FRACTION_KEYS
+        assert list(r["accuracy_at_onset_to_apex"]) == FRACTION_KEYS
         for a in r["accuracy_at"].values():
             assert a is None or 0.0 <= a <= 1.0
         assert {"precision", "recall", "f1"} <= set(r["spotting"])
@@ -201,6 +202,7 @@ def test_evaluate_on_a_ckplus_layout(tmp_path, weights):
         assert r["intervals_scored"] == 2
         assert r["frames_without_face"] < r["frames"] // 2  # real faces: the engine finds them
         assert r["intensity_frames_scored"] == exp["frames"]
+        assert r["accuracy_at_onset_to_apex"] == r["accuracy_at"]  # CK+ sequences end at the apex
     assert (tmp_path / "out" / "on_the_fly.png").stat().st_size > 0
 
 
