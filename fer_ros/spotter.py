@@ -6,7 +6,8 @@ and class scores. A hysteresis state machine, so nothing waits for the end of a 
   idle   --activity >= on_threshold for confirm_frames-->  active   (event "started";
                                                             onset = first frame of that run)
   active --intensity fell apex_drop below its peak------>  apex      (event "apex";
-                                                            apex = frame of the peak)
+                                                            apex = frame of the peak,
+                                                            fixed from then on)
   active --activity < off_threshold for release_frames-> idle     (event "ended";
                                                             offset = last active frame)
 
@@ -124,7 +125,9 @@ class Spotter:
         iv.frames += 1
         iv.score_sum += scores
         iv.evidence += _non_neutral(scores)
-        if intensity > iv.peak:
+        # Once "apex" is published its frame and peak stay fixed, so "ended" never
+        # contradicts it (a second rise within one interval does not move the apex).
+        if intensity > iv.peak and not iv.apex_sent:
             iv.peak, iv.peak_frame, iv.peak_stamp = intensity, frame, stamp
 
     def update(self, frame: int, stamp: float, activity: float, intensity: float,

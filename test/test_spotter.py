@@ -208,3 +208,17 @@ def test_bad_spotter_config_raises_naming_the_field(options, name):
 def test_good_spotter_config_validates():
     SpotterConfig().validate()
     SpotterConfig(on_threshold=0.5, off_threshold=0.5, confirm_frames=1, release_frames=1).validate()
+
+
+def test_a_second_rise_after_the_apex_does_not_move_the_published_apex():
+    sp = Spotter(1, SpotterConfig(confirm_frames=2, release_frames=2, apex_drop=0.1))
+    scores = np.array([0.1, 0, 0, 0, 0.9, 0, 0])
+    intensity = [0.6, 0.8, 0.5, 0.5, 0.95, 0.9, 0.0, 0.0]
+    events = []
+    for t, it in enumerate(intensity):
+        events += sp.update(t, t / 30, 1.0 if it > 0 else 0.0, it, scores)
+    apex = [e for e in events if e.status == "apex"]
+    ended = [e for e in events if e.status == "ended"]
+    assert len(apex) == 1 and len(ended) == 1
+    assert apex[0].apex == ended[0].apex == 1
+    assert ended[0].peak_intensity == apex[0].peak_intensity
