@@ -132,6 +132,7 @@ def _init_worker(identities, detect_every, synth_cfg, shard_dir=None):
     import torch
 
     torch.set_num_threads(1)
+    cv2.setNumThreads(1)  # one thread per worker process: no oversubscription of the cores
     logging.getLogger("absl").setLevel(logging.ERROR)
     _W["identities"] = identities
     _W["detect_every"] = detect_every

@@ -8,6 +8,10 @@ every term ignores padded frames. Targets (dict) used by `total_loss`:
                              of a smiling person animated further): class indices (N,) or
                              (N, T) long, or class distributions (N, C) or (N, T, C) float
     ce_weight  optional (N, T) float: extra per-frame weight of the dense CE (0 = not scored)
+    ce_intensity optional (N, T) float: the intensity the dense CE labels are built from,
+                             when it differs from the regressed one (e.g. relative to each
+                             expression's own peak, so a weak micro expression is still
+                             labelled with its class at its apex)
     intensity  (N, T) float  per-frame ground-truth / estimated intensity in 0..1
     phase      (N, T) long   per-frame phase (PHASES index), -1 = unknown
     active     (N, T) float  optional in-expression mask; default phase > neutral
@@ -149,7 +153,8 @@ def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
     terms: Dict[str, Tensor] = {}
     if weights.get("dense_ce", 0):
         terms["dense_ce"] = dense_ce_loss(outputs["logits"], targets["label"],
-                                          targets["intensity"], mask, class_weights, ce_floor,
+                                          targets.get("ce_intensity", targets["intensity"]),
+                                          mask, class_weights, ce_floor,
                                           targets.get("rest"), targets.get("ce_weight"))
     if weights.get("intensity", 0):
         terms["intensity"] = intensity_loss(outputs["intensity"], targets["intensity"], mask,

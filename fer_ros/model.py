@@ -34,6 +34,10 @@ class ModelConfig:
     # face gets the frame-wise CNN's answer and the recurrent state adds temporal evidence.
     # Off for configs saved before it existed.
     residual_cnn_logits: bool = False
+    # With the residual head: bound what the recurrent head may add to the CNN's logits,
+    # head -> B * tanh(head / B) (0 = unbounded), so a model trained on synthetic warps can
+    # refine the CNN's answer on real faces but not overturn a confident one.
+    head_logit_bound: float = 0.0
     # Input selection against identity shortcuts with few training people (defaults = all inputs):
     appearance_features: bool = True   # False: the appearance stream sees only the 7 CNN logits
     geometry_shape: bool = True        # False: the geometry stream sees only the offset-from-
@@ -107,6 +111,9 @@ class ExpressionModel(nn.Module):
     def _heads(self, h: Tensor, cnn_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
         logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
         if cnn_logits is not None:
+            b = self.cfg.head_logit_bound
+            if b > 0:
+                logits = b * torch.tanh(logits / b)
             logits = logits + cnn_logits
         act = act.squeeze(-1)
         return {

@@ -15,10 +15,13 @@ Frames without a detected face are masked out of every loss term.
 
 Validation figures (held-out split, full sequences, no augmentation):
 - frame_acc: per-frame accuracy against the intensity-derived truth (the animated class
-  where intensity >= 0.5, else the base's rest label; frames with unknown truth skipped),
-  also split into frame_acc_expr (intensity >= 0.5) and frame_acc_rest;
+  where the expression is in its upper half, intensity >= 0.5 of its own peak, else the
+  base's rest label; frames with unknown truth skipped), also split into frame_acc_expr
+  and frame_acc_rest;
 - acc@25/50/100: for each expression interval, the class predicted at frame
-  onset + p * (offset - onset), p = 0.25, 0.5, 1.0 (how early the model knows);
+  onset + p * (offset - onset), p = 0.25, 0.5, 1.0 (how early the model knows; at p = 1
+  the expression has faded to ~0 and the dense labels teach the rest class there);
+- interval_acc: the class of each whole expression (mean probabilities over its upper half);
 - spot_f1: intervals from the product's online Spotter on the activity/intensity outputs,
   matched to true intervals at frame IoU >= 0.5 (MEGC rule, pooled over sequences);
 - the same recognition figures for the frame-wise baseline (softmax of the CNN logits
@@ -59,12 +62,13 @@ DEFAULTS = {
     },
     "model": {"hidden": 96, "stream_dim": 48, "num_layers": 1, "mode_size": None, "mode_readout": False,
               "dropout": 0.1, "stream_dropout": 0.15, "residual_cnn_logits": True,
-              "appearance_features": True, "geometry_shape": True},
+              "appearance_features": True, "geometry_shape": True, "head_logit_bound": 0.0},
     "train": {
         "epochs": 30, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-2, "grad_clip": 1.0,
         "seed": 0, "device": "auto", "threads": 0,
         "crop_min": 24, "p_crop": 0.8, "p_resample": 0.5, "stride_min": 0.7, "stride_max": 1.5,
-        "feature_noise": 0.0, "class_balance_beta": 0.999, "ce_floor": 0.2, "rest_target": "cnn",
+        "feature_noise": 0.0, "class_balance_beta": 0.999, "ce_floor": 0.2,
+        "rest_target": "cnn", "ce_relative_intensity": True,
         "p_logit_shift": 0.0, "logit_shift_max": 6.0,
         "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0,
     },
@@ -133,8 +137,17 @@ def rest_distribution(seq: ds.SequenceData, shift: np.ndarray | None = None) -> 
     return out.astype(np.float32)
 
 
+def relative_intensity(seq: ds.SequenceData) -> np.ndarray:
+    """Intensity divided by the peak of its own expression (1 at every apex, micro or not)."""
+    rel = seq.intensity.astype(np.float32).copy()
+    for onset, _a, _ae, offset, _l, peak, _m in seq.intervals:
+        sl = slice(int(onset), int(offset) + 1)
+        rel[sl] = np.clip(rel[sl] / max(float(peak), 1e-6), 0, 1)
+    return rel
+
+
 def _targets(seq: ds.SequenceData, idx: np.ndarray, rest_target: str = "cnn",
-             shift: np.ndarray | None = None) -> dict:
+             shift: np.ndarray | None = None, relative: bool = False) -> dict:
     """Per-frame training targets of the frames idx of one sequence.
 
     rest_target "cnn": the class mix at intensity 0 is the frame-wise CNN's softmax
@@ -145,7 +158,8 @@ def _targets(seq: ds.SequenceData, idx: np.ndarray, rest_target: str = "cnn",
     label = seq.label[idx]
     ce_weight = np.ones(len(idx), np.float32)
     common = dict(label=label, intensity=inten, phase=seq.phase[idx],
-                  active=(seq.phase[idx] > 0).astype(np.float32), mask=seq.detected[idx])
+                  active=(seq.phase[idx] > 0).astype(np.float32), mask=seq.detected[idx],
+                  ce_intensity=relative_intensity(seq)[idx] if relative else inten)
     if rest_target == "cnn":
         return dict(common, rest=rest_distribution(seq, shift)[idx], ce_weight=ce_weight)
     if rest_target != "label":
@@ -153,7 +167,7 @@ def _targets(seq: ds.SequenceData, idx: np.ndarray, rest_target: str = "cnn",
     rest = np.full(len(idx), seq.rest_label, np.int64)
     if seq.rest_label < 0:
         # What the unanimated face shows is unknown: score only frames the animation dominates.
-        ce_weight = (inten >= 0.5).astype(np.float32)
+        ce_weight = (common["ce_intensity"] >= 0.5).astype(np.float32)
         rest = label.copy()
     return dict(common, rest=rest, ce_weight=ce_weight)
 
@@ -185,7 +199,7 @@ def logit_shift(rng: np.random.Generator, tcfg: dict) -> np.ndarray | None:
 
 
 def collate(items: list[tuple], device, noise: float = 0.0,
-            rng: np.random.Generator | None = None, rest_target: str = "cnn"
+            rng: np.random.Generator | None = None, rest_target: str = "cnn", relative: bool = False
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
     """items: (sequence, frame indices[, per-sequence CNN logit shift]) -> padded batch."""
     lengths = [len(it[1]) for it in items]
@@ -193,6 +207,7 @@ def collate(items: list[tuple], device, noise: float = 0.0,
     app = np.zeros((N, T, ds.APPEARANCE_DIM), np.float32)
     geo = np.zeros((N, T, GEOMETRY_DIM), np.float32)
     tg = {k: np.zeros((N, T), dt) for k, dt in (("label", np.int64), ("intensity", np.float32),
+                                                ("ce_intensity", np.float32),
                                                 ("phase", np.int64), ("active", np.float32),
                                                 ("ce_weight", np.float32), ("mask", bool))}
     tg["rest"] = (np.zeros((N, T, NUM_CLASSES), np.float32) if rest_target == "cnn"
@@ -205,7 +220,7 @@ def collate(items: list[tuple], device, noise: float = 0.0,
         if shift is not None:
             app[n, :L, -NUM_CLASSES:] += (shift[None] * seq.detected[idx, None]).astype(np.float32)
         geo[n, :L] = seq.geometry[idx]
-        for k, v in _targets(seq, idx, rest_target, shift).items():
+        for k, v in _targets(seq, idx, rest_target, shift, relative).items():
             tg[k][n, :L] = v
     if noise > 0 and rng is not None:
         m = tg["mask"][..., None]
@@ -230,8 +245,10 @@ def class_counts(seqs: list[ds.SequenceData], rest_target: str = "cnn") -> np.nd
 # ----------------------------------------------------------------------------- evaluation
 
 def frame_truth(seq: ds.SequenceData) -> np.ndarray:
-    """Per-frame evaluation truth: animated class at intensity >= 0.5, else rest (-1 unknown)."""
-    return np.where(seq.intensity >= 0.5, seq.label, seq.rest_label)
+    """Per-frame evaluation truth: the animated class where the expression is in its upper
+    half (intensity >= 0.5 of its own peak, so micro expressions count too), else the
+    base's rest label (-1 unknown: not scored)."""
+    return np.where(relative_intensity(seq) >= 0.5, seq.label, seq.rest_label)
 
 
 def _iou(a, b) -> float:
@@ -257,6 +274,21 @@ def spot(activity: np.ndarray, intensity: np.ndarray, probs: np.ndarray) -> list
     return out
 
 
+def interval_accuracy(seqs, probs: list[np.ndarray]) -> float:
+    """Whole-expression accuracy: argmax of the mean class probabilities over the frames of
+    each true interval in its upper half (relative intensity >= 0.5)."""
+    hit = n = 0
+    for seq, p in zip(seqs, probs):
+        rel = relative_intensity(seq)
+        for onset, _a, _ae, offset, label, _peak, _micro in seq.intervals:
+            t = np.arange(int(onset), int(offset) + 1)
+            t = t[(rel[t] >= 0.5) & seq.detected[t]]
+            if len(t):
+                hit += int(p[t].mean(0).argmax() == int(label))
+                n += 1
+    return hit / n if n else float("nan")
+
+
 def recognition_figures(seqs, preds: list[np.ndarray]) -> dict:
     """Per-frame and partial-expression accuracy of per-frame class predictions (T,) per sequence."""
     hit = {"all": [0, 0], "expr": [0, 0], "rest": [0, 0], **{f"p{p}": [0, 0] for p in PARTIAL},
@@ -264,7 +296,7 @@ def recognition_figures(seqs, preds: list[np.ndarray]) -> dict:
     for seq, pred in zip(seqs, preds):
         truth = frame_truth(seq)
         ok = seq.detected & (truth >= 0)
-        expr = seq.intensity >= 0.5
+        expr = relative_intensity(seq) >= 0.5
         for key, m in (("all", ok), ("expr", ok & expr), ("rest", ok & ~expr)):
             hit[key][0] += int((pred[m] == truth[m]).sum())
             hit[key][1] += int(m.sum())
@@ -288,16 +320,16 @@ def recognition_figures(seqs, preds: list[np.ndarray]) -> dict:
 
 @torch.no_grad()
 def evaluate(model: ExpressionModel, seqs: list[ds.SequenceData], device, batch_size: int = 32,
-             loss_kw: dict | None = None, rest_target: str = "cnn") -> dict:
+             loss_kw: dict | None = None, rest_target: str = "cnn", relative: bool = False) -> dict:
     model.eval()
-    preds, base_preds, losses = [], [], []
+    preds, base_preds, losses, all_probs, base_probs = [], [], [], [], []
     spotted_tp = spotted_n = true_n = 0
     spotted_tp_cls = 0
     inten_err = []
     for b in range(0, len(seqs), batch_size):
         chunk = seqs[b:b + batch_size]
         items = [(s, np.arange(len(s))) for s in chunk]
-        app, geo, lengths, tg = collate(items, device, rest_target=rest_target)
+        app, geo, lengths, tg = collate(items, device, rest_target=rest_target, relative=relative)
         out = model(app, geo, lengths)
         if loss_kw is not None:
             losses.append(float(total_loss(out, tg, **loss_kw)[0]) * len(chunk))
@@ -309,6 +341,8 @@ def evaluate(model: ExpressionModel, seqs: list[ds.SequenceData], device, batch_
             L = len(s)
             preds.append(logits[n, :L].argmax(-1))
             base_preds.append(s.appearance[:, -NUM_CLASSES:].argmax(-1))
+            all_probs.append(probs[n, :L])
+            base_probs.append(_softmax(s.appearance[:, -NUM_CLASSES:].astype(np.float64)))
             d = s.detected
             inten_err.append(np.abs(inten[n, :L][d] - s.intensity[d]))
             found = spot(act[n, :L], inten[n, :L], probs[n, :L])
@@ -325,6 +359,8 @@ def evaluate(model: ExpressionModel, seqs: list[ds.SequenceData], device, batch_
     res = recognition_figures(seqs, preds)
     base = recognition_figures(seqs, base_preds)
     res.update({f"baseline_{k}": v for k, v in base.items() if k not in ("frames_scored", "intervals_scored")})
+    res["interval_acc"] = interval_accuracy(seqs, all_probs)
+    res["baseline_interval_acc"] = interval_accuracy(seqs, base_probs)
     prec = spotted_tp / spotted_n if spotted_n else 0.0
     rec = spotted_tp / true_n if true_n else 0.0
     res.update({
@@ -340,8 +376,9 @@ def evaluate(model: ExpressionModel, seqs: list[ds.SequenceData], device, batch_
 
 
 def selection_score(m: dict) -> float:
-    """What picks the best epoch: mean of frame accuracy, acc@25/50/100 and spotting F1."""
-    keys = ("frame_acc", "acc@25", "acc@50", "acc@100", "spot_f1")
+    """What picks the best epoch: mean of frame accuracy, acc@25/50/100, the whole-interval
+    accuracy and spotting F1."""
+    keys = ("frame_acc", "acc@25", "acc@50", "acc@100", "interval_acc", "spot_f1")
     vals = [m[k] for k in keys if not math.isnan(m[k])]
     return float(np.mean(vals)) if vals else 0.0
 
@@ -451,8 +488,8 @@ def train(config_path, out_dir) -> Path:
              np.round(cw.cpu().numpy(), 2).tolist(), sum(p.numel() for p in model.parameters()))
 
     history, best, best_path = [], -1.0, out_dir / CHECKPOINT
-    rt = tcfg["rest_target"]
-    initial = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt)
+    rt, rel = tcfg["rest_target"], bool(tcfg["ce_relative_intensity"])
+    initial = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt, relative=rel)
     log.info("before training: val loss %.3f frame_acc %.3f (baseline %.3f)", initial["loss"],
              initial["frame_acc"], initial["baseline_frame_acc"])
     for epoch in range(1, tcfg["epochs"] + 1):
@@ -465,7 +502,7 @@ def train(config_path, out_dir) -> Path:
             for i in order[b:b + tcfg["batch_size"]]:
                 s = train_seqs[i]
                 items.append((s, augment_indices(len(s), rng, tcfg), logit_shift(rng, tcfg)))
-            app, geo, lengths, tg = collate(items, device, tcfg["feature_noise"], rng, rt)
+            app, geo, lengths, tg = collate(items, device, tcfg["feature_noise"], rng, rt, rel)
             out = model(app, geo, lengths)
             loss, terms = total_loss(out, tg, **loss_kw)
             opt.zero_grad(set_to_none=True)
@@ -478,7 +515,7 @@ def train(config_path, out_dir) -> Path:
             for k, v in terms.items():
                 terms_sum[k] = terms_sum.get(k, 0.0) + v
             nb += 1
-        val = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt)
+        val = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt, relative=rel)
         score = selection_score(val)
         row = {"epoch": epoch, "train_loss": tot / nb, **{f"train_{k}": v / nb for k, v in terms_sum.items()},
                "val": val, "score": score, "seconds": time.perf_counter() - te}
@@ -497,7 +534,8 @@ def train(config_path, out_dir) -> Path:
                 "train_sequences": len(train_seqs), "heldout_sequences": len(val_seqs),
                 "train_frames": int(sum(map(len, train_seqs))), "epoch": epoch, "epochs": tcfg["epochs"],
                 "val": {k: (round(v, 4) if isinstance(v, float) else v) for k, v in val.items()},
-                "selection": "best epoch by mean(frame_acc, acc@25, acc@50, acc@100, spot_f1) on held-out",
+                "selection": "best epoch by mean(frame_acc, acc@25, acc@50, acc@100, interval_acc, spot_f1) "
+                             "on held-out",
                 "config": cfg, "dataset_seed": data["seed"],
             }
             save_model(model, best_path, meta)
