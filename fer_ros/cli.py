@@ -153,6 +153,13 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def cmd_train(args) -> int:
+    from .train import train
+
+    print(f"best checkpoint: {train(args.config, args.out)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fer-ros", description="Streaming facial expression recognition and spotting (ROS-free runners).")
@@ -240,6 +247,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--detect-every", type=int, nargs="+", default=[1, 3],
                    help="detector intervals to measure")
     p.set_defaults(func=cmd_bench)
+
+    p = sub.add_parser("train", help="train the recurrent model (generated sequences by default)",
+                       description="Builds the feature datasets under .cache/datasets/ if missing, trains "
+                                   "with validation each epoch, writes the best checkpoint (safetensors) "
+                                   "and metrics.json to --out. Same as `python -m fer_ros.train`.")
+    p.add_argument("config", help="training YAML, e.g. config/train_default.yaml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.set_defaults(func=cmd_train)
     return parser
 
 
