@@ -226,7 +226,8 @@ def test_help_of_every_subcommand(command, capsys):
     out = capsys.readouterr().out
     assert out.startswith(f"usage: fer-ros {command}")
     words = {"video": ["--out", "--stills", "--aligned", "--model", "--detect-every", "--lost-timeout"],
-             "bench": ["--frames", "--devices", "--detect-every"]}.get(command, ["--model"])
+             "bench": ["--frames", "--devices", "--detect-every"],
+             "train": ["--out", "config"]}.get(command, ["--model"])
     for word in words:
         assert word in out
 
