@@ -116,22 +116,30 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
         if folder is None or not folder.is_dir():
             skipped["clip folder missing"] += 1
             continue
-        raw = text(row[col["emotion"]])
-        cls = mapper(raw, skipped)
-        if cls is None:
-            continue
-        frames, numbers = sorted_images(folder)
-        if len(frames) < 2:
-            skipped["too few frames"] += 1
-            continue
-        span, notes = clip_span(row, col, numbers, cls)
-        remarks.update(notes)
-        label, inten, phase, intervals = dense_labels(len(frames), [span])
-        out.append(LabelledVideo(NAME, f"{subj}/{clip}", subj, float(fps), label, inten, phase, intervals,
-                                 aligned=aligned, frame_paths=frames, frame_numbers=numbers,
-                                 meta={"emotion": raw, "aus": text(row[col["aus"]]) if "aus" in col else "",
-                                       "notes": notes}))
+        video = coded_clip(NAME, subj, clip, folder, row, col, mapper, skipped, remarks, fps, aligned)
+        if video is not None:
+            out.append(video)
     return VideoList(out, NAME, str(root), skipped, remarks)
+
+
+def coded_clip(dataset, subj, clip, folder, row, col, mapper, skipped: Counter, remarks: Counter,
+               fps, aligned) -> LabelledVideo | None:
+    """One spreadsheet-coded clip (CASME II / SAMM layout) as a video; None (counted) when skipped."""
+    raw = text(row[col["emotion"]])
+    cls = mapper(raw, skipped)
+    if cls is None:
+        return None
+    frames, numbers = sorted_images(folder)
+    if len(frames) < 2:
+        skipped["too few frames"] += 1
+        return None
+    span, notes = clip_span(row, col, numbers, cls)
+    remarks.update(notes)
+    label, inten, phase, intervals = dense_labels(len(frames), [span])
+    return LabelledVideo(dataset, f"{subj}/{clip}", subj, float(fps), label, inten, phase, intervals,
+                         aligned=aligned, frame_paths=frames, frame_numbers=numbers,
+                         meta={"emotion": raw, "aus": text(row[col["aus"]]) if "aus" in col else "",
+                               "notes": notes})
 
 
 def clip_span(row, col, numbers, cls) -> tuple[Span, list[str]]:

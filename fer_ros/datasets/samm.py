@@ -26,9 +26,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .casme2 import annotation_file, clip_span, frames_root
-from .common import (LabelMapper, LabelledVideo, VideoList, check_root, child, dense_labels, find_header,
-                     norm, read_table, sorted_images, text)
+from .casme2 import annotation_file, coded_clip, frames_root
+from .common import LabelMapper, VideoList, check_root, child, find_header, norm, read_table, text
 
 NAME = "samm"
 FPS = 200.0
@@ -78,19 +77,7 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
         if folder is None or not folder.is_dir():
             skipped["clip folder missing"] += 1
             continue
-        raw = text(row[col["emotion"]])
-        cls = mapper(raw, skipped)
-        if cls is None:
-            continue
-        frames, numbers = sorted_images(folder)
-        if len(frames) < 2:
-            skipped["too few frames"] += 1
-            continue
-        span, notes = clip_span(row, col, numbers, cls)
-        remarks.update(notes)
-        label, inten, phase, intervals = dense_labels(len(frames), [span])
-        out.append(LabelledVideo(NAME, f"{subj}/{clip}", subj, float(fps), label, inten, phase, intervals,
-                                 aligned=aligned, frame_paths=frames, frame_numbers=numbers,
-                                 meta={"emotion": raw, "aus": text(row[col["aus"]]) if "aus" in col else "",
-                                       "notes": notes}))
+        video = coded_clip(NAME, subj, clip, folder, row, col, mapper, skipped, remarks, fps, aligned)
+        if video is not None:
+            out.append(video)
     return VideoList(out, NAME, str(root), skipped, remarks)
