@@ -156,7 +156,8 @@ def cmd_eval(args) -> int:
 def cmd_train(args) -> int:
     from .train import train
 
-    print(f"best checkpoint: {train(args.config, args.out)}")
+    path = train(args.config, args.out, resume=args.resume, progress=False if args.quiet else None)
+    print(f"best checkpoint: {path}")
     return 0
 
 
@@ -254,6 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "and metrics.json to --out. Same as `python -m fer_ros.train`.")
     p.add_argument("config", help="training YAML, e.g. config/train_default.yaml")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --out's last.safetensors / last_optim.safetensors (same config)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_train)
     return parser
 

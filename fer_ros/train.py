@@ -9,6 +9,19 @@ held-out split after every epoch and writes the best checkpoint as
 ``<out>/fer_mvlstm.safetensors`` (model.save_model: config JSON + training metadata) and
 ``<out>/metrics.json``. ``train(config_path, out_dir) -> path`` is the same as a function.
 
+After every epoch the run state goes to ``<out>/last.safetensors`` (the model, as
+save_model) and ``<out>/last_optim.safetensors`` (optimizer, LR schedule, RNG states,
+history; tensors as safetensors, their structure as JSON metadata: no pickle);
+``--resume`` / ``train(..., resume=True)`` continues from there and ends with the same
+weights as an uninterrupted run. A progress bar over epochs shows on a terminal
+(``--quiet`` or ``train.progress: false`` turn it off).
+
+Multi-process (DDP): ``torchrun --nproc_per_node N -m fer_ros.train CONFIG --out DIR``
+(nccl on CUDA, one GPU per process; gloo on CPU). Each epoch the sequences are shuffled
+by (seed, epoch) and sharded by rank (padded to equal shards, as DistributedSampler);
+augmentation and dropout draw from (seed, epoch, rank) streams, so resuming is exact
+there too. Only rank 0 validates, logs and writes files; batch_size is per process.
+
 Temporal augmentation (seed 003): a random start and length crop, frame-rate resampling
 by a random index stride (0.7x .. 1.5x speed; slower repeats frames), per sequence.
 Frames without a detected face are masked out of every loss term.
@@ -34,6 +47,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -51,6 +65,8 @@ from .model import ExpressionModel, ModelConfig, load_model, save_model
 log = logging.getLogger("fer_ros.train")
 
 CHECKPOINT = "fer_mvlstm.safetensors"
+LAST, LAST_STATE = "last.safetensors", "last_optim.safetensors"  # resumable run state
+STATE_FORMAT = "fer_ros.TrainState/1"
 PARTIAL = (0.25, 0.5, 1.0)
 
 DEFAULTS = {
@@ -69,7 +85,7 @@ DEFAULTS = {
         "feature_noise": 0.0, "class_balance_beta": 0.999, "ce_floor": 0.2,
         "rest_target": "cnn", "ce_relative_intensity": True,
         "p_logit_shift": 0.0, "logit_shift_max": 6.0,
-        "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0,
+        "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0, "progress": True,
     },
 }
 
@@ -448,20 +464,151 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def train(config_path, out_dir) -> Path:
-    """Train as the config says; returns the path of the best checkpoint."""
+# ----------------------------------------------------------------------------- run state
+
+def _pack(obj, tensors: dict, key: str = "s"):
+    """Nested dicts/lists/tensors -> a JSON-able tree; tensors go to `tensors` under their key."""
+    if isinstance(obj, torch.Tensor):
+        tensors[key] = obj.detach().cpu().contiguous()
+        return {"tensor": key}
+    if isinstance(obj, dict):  # as pairs: int keys (optimizer state) stay ints
+        return {"dict": [[k, _pack(v, tensors, f"{key}.{k}")] for k, v in obj.items()]}
+    if isinstance(obj, (list, tuple)):
+        return {"list": [_pack(v, tensors, f"{key}.{i}") for i, v in enumerate(obj)]}
+    return {"value": obj}
+
+
+def _unpack(node, tensors: dict):
+    (kind, v), = node.items()
+    if kind == "tensor":
+        return tensors[v]
+    if kind == "dict":
+        return {k: _unpack(x, tensors) for k, x in v}
+    if kind == "list":
+        return [_unpack(x, tensors) for x in v]
+    return v
+
+
+def _replace(write, path: Path) -> None:
+    """write(tmp) then rename: an interrupted save never leaves a half-written file."""
+    tmp = path.with_name(path.name + ".tmp")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def save_last(out_dir: Path, model, state: dict) -> None:
+    """The resumable run state: state (epoch, optimizer, scheduler, RNGs, history...) -> LAST_STATE,
+    then the model -> LAST (save_model, so it loads as any checkpoint)."""
+    from safetensors.torch import save_file
+
+    tensors: dict = {}
+    meta = {"format": STATE_FORMAT, "state": json.dumps(_pack(state, tensors), default=float)}
+    _replace(lambda p: save_file(tensors, os.fspath(p), metadata=meta), out_dir / LAST_STATE)
+    _replace(lambda p: save_model(model, p, {"epoch": state["epoch"], "resumable": LAST_STATE}), out_dir / LAST)
+
+
+def load_last(out_dir: Path):
+    """(model state_dict, run state) written by save_last, or None when there is none."""
+    from safetensors import safe_open
+
+    path, state_path = out_dir / LAST, out_dir / LAST_STATE
+    if not (path.is_file() and state_path.is_file()):
+        return None
+    with safe_open(os.fspath(state_path), framework="pt", device="cpu") as f:
+        meta = f.metadata() or {}
+        tensors = {k: f.get_tensor(k) for k in f.keys()}
+    if meta.get("format") != STATE_FORMAT:
+        raise ValueError(f"{state_path}: not a fer_ros training state (format={meta.get('format')!r})")
+    state = _unpack(json.loads(meta["state"]), tensors)
+    model = load_model(path)
+    if model.metadata.get("epoch") != state["epoch"]:
+        raise ValueError(f"{path} (epoch {model.metadata.get('epoch')}) and {state_path} "
+                         f"(epoch {state['epoch']}) do not belong together")
+    return model.state_dict(), state
+
+
+def _rng_state(rng: np.random.Generator) -> dict:
+    st = {"torch": torch.get_rng_state(), "numpy": rng.bit_generator.state, "python": random.getstate()}
+    if torch.cuda.is_available():
+        st["cuda"] = torch.cuda.get_rng_state_all()
+    return st
+
+
+def _set_rng_state(rng: np.random.Generator, st: dict) -> None:
+    torch.set_rng_state(st["torch"])
+    rng.bit_generator.state = st["numpy"]
+    version, internal, gauss = st["python"]
+    random.setstate((version, tuple(internal), gauss))
+    if "cuda" in st and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(st["cuda"])
+
+
+def _distributed(device_name: str) -> tuple[int, int, torch.device]:
+    """(rank, world size, device); under torchrun (WORLD_SIZE > 1) joins the process group."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    device = _device(device_name)
+    if world <= 1:
+        return 0, 1, device
+    import torch.distributed as dist
+
+    if device.type == "cuda":
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        torch.cuda.set_device(device)
+    dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def _epoch_order(n: int, epoch: int, rng: np.random.Generator, seed: int, rank: int, world: int):
+    """This process's sequence order for an epoch. One process: a permutation from the run's
+    generator. DDP: a (seed, epoch) permutation padded to a multiple of world and sharded by
+    rank (as DistributedSampler); augmentation and dropout get a (seed, epoch, rank) stream."""
+    if world == 1:
+        return rng.permutation(n), rng
+    order = np.random.default_rng([seed, epoch]).permutation(n)
+    order = np.resize(order, math.ceil(n / world) * world)[rank::world]
+    rng = np.random.default_rng([seed, epoch, rank])
+    torch.manual_seed(int(rng.integers(2 ** 62)))
+    return order, rng
+
+
+def train(config_path, out_dir, resume: bool = False, progress: bool | None = None) -> Path:
+    """Train as the config says; returns the path of the best checkpoint.
+
+    resume: continue from <out_dir>/last*.safetensors when present (the same config);
+    progress: epoch progress bar on a terminal (None: the config's train.progress).
+    """
+    from tqdm import tqdm
+
     t_start = time.perf_counter()
     cfg = load_config(config_path)
-    data, mcfg, tcfg = cfg["data"], cfg["model"], cfg["train"]
+    tcfg = cfg["train"]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     seed_everything(tcfg["seed"])
     if tcfg["threads"]:
         torch.set_num_threads(int(tcfg["threads"]))
-    device = _device(tcfg["device"])
+    rank, world, device = _distributed(tcfg["device"])
+    try:
+        return _train(cfg, out_dir, rank, world, device, resume,
+                      tcfg["progress"] if progress is None else progress, t_start, tqdm)
+    finally:
+        if world > 1:
+            torch.distributed.destroy_process_group()
+
+
+def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -> Path:
+    data, mcfg, tcfg = cfg["data"], cfg["model"], cfg["train"]
+    main_process = rank == 0
+    if world > 1:
+        import torch.distributed as dist
+        from torch.nn.parallel import DistributedDataParallel
 
     t0 = time.perf_counter()
+    if not main_process:
+        dist.barrier()  # rank 0 builds missing datasets first
     paths = dataset_paths(data)
+    if main_process and world > 1:
+        dist.barrier()
     t_data = time.perf_counter() - t0
     train_seqs, train_info = ds.load(paths["train"])
     val_seqs, val_info = ds.load(paths["heldout"])
@@ -474,11 +621,12 @@ def train(config_path, out_dir) -> Path:
 
     model_cfg = ModelConfig(geometry_dim=GEOMETRY_DIM, **mcfg)
     model = ExpressionModel(model_cfg).to(device)
+    net = model  # what trains: the model, or its DDP wrapper
     counts = class_counts(train_seqs, tcfg["rest_target"])
     cw = class_balanced_weights(counts, tcfg["class_balance_beta"]).to(device)
     loss_kw = dict(weights=tcfg["loss_weights"], class_weights=cw, ce_floor=tcfg["ce_floor"])
     opt = torch.optim.AdamW(model.parameters(), lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
-    steps_per_epoch = math.ceil(len(train_seqs) / tcfg["batch_size"])
+    steps_per_epoch = math.ceil(math.ceil(len(train_seqs) / world) / tcfg["batch_size"])
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tcfg["lr"], total_steps=tcfg["epochs"] * steps_per_epoch,
                                                 pct_start=0.15)
     rng = np.random.default_rng(tcfg["seed"])
@@ -488,32 +636,53 @@ def train(config_path, out_dir) -> Path:
 
     history, best, best_path = [], -1.0, out_dir / CHECKPOINT
     rt, rel = tcfg["rest_target"], bool(tcfg["ce_relative_intensity"])
-    initial = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt, relative=rel)
-    log.info("before training: val loss %.3f frame_acc %.3f (baseline %.3f)", initial["loss"],
-             initial["frame_acc"], initial["baseline_frame_acc"])
-    for epoch in range(1, tcfg["epochs"] + 1):
-        model.train()
+    last = load_last(out_dir) if resume else None
+    if last is not None:
+        weights, st = last
+        if st["config"] != cfg:
+            raise ValueError(f"{out_dir / LAST_STATE}: written with another config; resume needs the same one")
+        model.load_state_dict(weights)
+        opt.load_state_dict(st["optimizer"])
+        sched.load_state_dict(st["scheduler"])
+        _set_rng_state(rng, st["rng"])
+        history, best, initial = st["history"], st["best"], st["initial"]
+        if main_process:
+            log.info("resuming after epoch %d of %d from %s", st["epoch"], tcfg["epochs"], out_dir / LAST)
+    elif main_process:
+        initial = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt, relative=rel)
+        log.info("before training: val loss %.3f frame_acc %.3f (baseline %.3f)", initial["loss"],
+                 initial["frame_acc"], initial["baseline_frame_acc"])
+    if world > 1:
+        net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    start = len(history) + 1
+    bar = tqdm(range(start, tcfg["epochs"] + 1), total=tcfg["epochs"], initial=start - 1, unit="epoch",
+               desc="train", dynamic_ncols=True, disable=None if progress and main_process else True)
+    for epoch in bar:
+        net.train()
         te = time.perf_counter()
-        order = rng.permutation(len(train_seqs))
+        order, erng = _epoch_order(len(train_seqs), epoch, rng, tcfg["seed"], rank, world)
         tot, terms_sum, nb = 0.0, {}, 0
         for b in range(0, len(order), tcfg["batch_size"]):
             items = []
             for i in order[b:b + tcfg["batch_size"]]:
                 s = train_seqs[i]
-                items.append((s, augment_indices(len(s), rng, tcfg), logit_shift(rng, tcfg)))
-            app, geo, lengths, tg = collate(items, device, tcfg["feature_noise"], rng, rt, rel)
-            out = model(app, geo, lengths)
+                items.append((s, augment_indices(len(s), erng, tcfg), logit_shift(erng, tcfg)))
+            app, geo, lengths, tg = collate(items, device, tcfg["feature_noise"], erng, rt, rel)
+            out = net(app, geo, lengths)
             loss, terms = total_loss(out, tg, **loss_kw)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             if tcfg["grad_clip"]:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), tcfg["grad_clip"])
+                torch.nn.utils.clip_grad_norm_(net.parameters(), tcfg["grad_clip"])
             opt.step()
             sched.step()
             tot += loss.item()
             for k, v in terms.items():
                 terms_sum[k] = terms_sum.get(k, 0.0) + v
             nb += 1
+        if not main_process:  # rank 0 validates and writes; the others wait for it
+            dist.barrier()
+            continue
         val = evaluate(model, val_seqs, device, loss_kw=loss_kw, rest_target=rt, relative=rel)
         score = selection_score(val)
         row = {"epoch": epoch, "train_loss": tot / nb, **{f"train_{k}": v / nb for k, v in terms_sum.items()},
@@ -538,6 +707,15 @@ def train(config_path, out_dir) -> Path:
                 "config": cfg, "dataset_seed": data["seed"],
             }
             save_model(model, best_path, meta)
+        save_last(out_dir, model, {"epoch": epoch, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                                   "rng": _rng_state(rng), "history": history, "best": best,
+                                   "initial": initial, "config": cfg})
+        bar.set_postfix(loss=f"{row['train_loss']:.3f}", score=f"{score:.3f}")
+        if world > 1:
+            dist.barrier()
+    bar.close()
+    if not main_process:
+        return best_path
     summary = {
         "config": cfg, "best_score": best, "best_epoch": max(history, key=lambda r: r["score"])["epoch"],
         "initial_val": initial, "history": history, "class_counts": counts.tolist(),
@@ -560,12 +738,16 @@ def main(argv=None) -> int:
                     "writes the best checkpoint (safetensors) and metrics.json to --out.")
     p.add_argument("config", help="training YAML, e.g. config/train_default.yaml")
     p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --out's last.safetensors / last_optim.safetensors (same config)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    path = train(a.config, a.out)
-    print(path)
+    path = train(a.config, a.out, resume=a.resume, progress=False if a.quiet else None)
+    if int(os.environ.get("RANK", "0")) == 0:
+        print(path)
     return 0
 
 

@@ -172,3 +172,80 @@ def test_soft_rest_targets_follow_the_cnn_on_still_frames():
     rest = tr.rest_distribution(seq)
     assert rest.shape == (T, NUM_CLASSES) and np.allclose(rest.sum(1), 1)
     assert (rest.argmax(1) == 4).all()
+
+
+# ----------------------------------------------------------------------------- resume, DDP
+
+def _weights(path):
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def test_resumed_run_ends_with_the_weights_of_an_uninterrupted_one(tiny_config, tmp_path, monkeypatch):
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["train"].update(epochs=3, progress=False)
+    tiny_config.write_text(yaml.safe_dump(cfg))
+    straight = tmp_path / "straight"
+    tr.train(tiny_config, straight)
+
+    class Interrupted(Exception):
+        pass
+
+    evaluate, calls = tr.evaluate, []
+
+    def dies_in_epoch_3(*args, **kwargs):  # calls: before training, epochs 1, 2, 3
+        calls.append(1)
+        if len(calls) == 4:
+            raise Interrupted
+        return evaluate(*args, **kwargs)
+
+    resumed = tmp_path / "resumed"
+    monkeypatch.setattr(tr, "evaluate", dies_in_epoch_3)
+    with pytest.raises(Interrupted):
+        tr.train(tiny_config, resumed)
+    assert load_model(resumed / tr.LAST).metadata["epoch"] == 2
+    monkeypatch.setattr(tr, "evaluate", evaluate)
+    tr.train(tiny_config, resumed, resume=True)
+
+    for name in (tr.LAST, tr.CHECKPOINT):
+        a, b = _weights(straight / name), _weights(resumed / name)
+        assert a.keys() == b.keys()
+        for k in a:
+            assert torch.allclose(a[k], b[k], atol=1e-6, rtol=0), (name, k)
+    m1, m2 = (json.loads((d / "metrics.json").read_text()) for d in (straight, resumed))
+    assert [r["train_loss"] for r in m1["history"]] == pytest.approx([r["train_loss"] for r in m2["history"]])
+    assert len(m2["history"]) == 3 and load_model(resumed / tr.LAST).metadata["epoch"] == 3
+
+
+def test_resume_refuses_another_config(tiny_config, tmp_path):
+    tr.train(tiny_config, tmp_path / "out", progress=False)
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["train"]["lr"] = 0.01
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ValueError, match="another config"):
+        tr.train(other, tmp_path / "out", resume=True)
+
+
+def test_torchrun_two_cpu_processes_write_a_loadable_checkpoint(tiny_config, tmp_path):
+    pytest.importorskip("torch.distributed.run", reason="torchrun (torch.distributed.run) not importable")
+    import subprocess
+    import sys
+
+    if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+        pytest.skip("torch.distributed with the gloo backend is not available")
+    cfg = yaml.safe_load(tiny_config.read_text())
+    cfg["train"].update(threads=1, progress=False)
+    tiny_config.write_text(yaml.safe_dump(cfg))
+    out = tmp_path / "ddp"
+    env = dict(__import__("os").environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+                           "-m", "fer_ros.train", str(tiny_config), "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=120, env=env,
+                          cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    model = load_model(out / tr.CHECKPOINT)
+    assert model.metadata["epoch"] in (1, 2)
+    assert load_model(out / tr.LAST).metadata["epoch"] == 2
+    assert len(json.loads((out / "metrics.json").read_text())["history"]) == 2
