@@ -153,6 +153,15 @@ def cmd_eval(args) -> int:
     return 0
 
 
+def add_train_args(p: argparse.ArgumentParser) -> None:
+    """Arguments of `fer-ros train` and `python -m fer_ros.train` (one definition for both)."""
+    p.add_argument("config", help="training YAML, e.g. config/train_default.yaml")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from --out's last.safetensors / last_optim.safetensors (same config)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+
 def cmd_train(args) -> int:
     from .train import train
 
@@ -253,11 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Builds the feature datasets under .cache/datasets/ if missing, trains "
                                    "with validation each epoch, writes the best checkpoint (safetensors) "
                                    "and metrics.json to --out. Same as `python -m fer_ros.train`.")
-    p.add_argument("config", help="training YAML, e.g. config/train_default.yaml")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from --out's last.safetensors / last_optim.safetensors (same config)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_train_args(p)
     p.set_defaults(func=cmd_train)
     return parser
 

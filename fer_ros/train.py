@@ -732,15 +732,13 @@ def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -
 
 
 def main(argv=None) -> int:
+    from .cli import add_train_args  # cli is light (no torch): the one definition of these flags
+
     p = argparse.ArgumentParser(
         prog="python -m fer_ros.train",
         description="Train the recurrent expression model (MV-LSTM) on generated sequences; "
                     "writes the best checkpoint (safetensors) and metrics.json to --out.")
-    p.add_argument("config", help="training YAML, e.g. config/train_default.yaml")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--resume", action="store_true",
-                   help="continue from --out's last.safetensors / last_optim.safetensors (same config)")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_train_args(p)
     p.add_argument("-v", "--verbose", action="store_true")
     a = p.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if a.verbose else logging.INFO,
