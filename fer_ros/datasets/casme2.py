@@ -97,12 +97,9 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
         raise ValueError(f"{sheet}: no header row with Subject, Filename, OnsetFrame, ApexFrame, "
                          f"OffsetFrame and Estimated Emotion")
     r0, col = head
-    coded = []
-    for row in rows[r0 + 1:]:
-        row = list(row) + [None] * (max(col.values()) + 1 - len(row))
-        subject, clip = text(row[col["subject"]]), text(row[col["filename"]])
-        if subject and clip:
-            coded.append((f"sub{int(subject):02d}" if subject.isdigit() else subject, clip, row))
+    coded = coded_rows(rows[r0 + 1:], col,
+                       lambda subject, clip: (f"sub{int(subject):02d}" if subject.isdigit() else subject)
+                       if subject else None)
     if not coded:
         raise ValueError(f"{sheet}: no coded clip found")
     frames_dir = frames_root(root, aligned, r"sub\d+", "CASME II", EXPECTED, [(s, c) for s, c, _ in coded])
@@ -120,6 +117,21 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
         if video is not None:
             out.append(video)
     return VideoList(out, NAME, str(root), skipped, remarks)
+
+
+def coded_rows(rows, col, folder_of) -> list[tuple[str, str, list]]:
+    """(subject folder, clip, padded row) for each coded spreadsheet row (CASME II / SAMM layout).
+
+    ``folder_of(subject, clip)`` names the subject's folder, or None to skip the row.
+    """
+    out = []
+    for row in rows:
+        row = list(row) + [None] * (max(col.values()) + 1 - len(row))
+        subject, clip = text(row[col["subject"]]), text(row[col["filename"]])
+        folder = folder_of(subject, clip) if clip else None
+        if folder:
+            out.append((folder, clip, row))
+    return out
 
 
 def coded_clip(dataset, subj, clip, folder, row, col, mapper, skipped: Counter, remarks: Counter,

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from .casme2 import annotation_file, coded_clip, frames_root
-from .common import LabelMapper, VideoList, check_root, child, find_header, norm, read_table, text
+from .casme2 import annotation_file, coded_clip, coded_rows, frames_root
+from .common import LabelMapper, VideoList, check_root, child, find_header, norm, read_table
 
 NAME = "samm"
 FPS = 200.0
@@ -55,13 +55,9 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
         raise ValueError(f"{sheet}: no header row with Subject, Filename, Onset Frame, Apex Frame, "
                          f"Offset Frame and Estimated Emotion")
     r0, col = head
-    coded = []
-    for row in rows[r0 + 1:]:
-        row = list(row) + [None] * (max(col.values()) + 1 - len(row))
-        subject, clip = text(row[col["subject"]]), text(row[col["filename"]])
-        if clip:
-            coded.append((f"{int(subject):03d}" if subject.isdigit() else (subject or clip.split("_")[0]),
-                          clip, row))
+    coded = coded_rows(rows[r0 + 1:], col,
+                       lambda subject, clip: f"{int(subject):03d}" if subject.isdigit()
+                       else (subject or clip.split("_")[0]))
     if not coded:
         raise ValueError(f"{sheet}: no coded clip found")
     frames_dir = frames_root(root, aligned, r"\d{3}", "SAMM", EXPECTED, [(s, c) for s, c, _ in coded])
