@@ -22,9 +22,10 @@ by (seed, epoch) and sharded by rank (padded to equal shards, as DistributedSamp
 augmentation and dropout draw from (seed, epoch, rank) streams, so resuming is exact
 there too. Only rank 0 validates, logs and writes files; batch_size is per process.
 
-Temporal augmentation (seed 003): a random start and length crop, frame-rate resampling
-by a random index stride (0.7x .. 1.5x speed; slower repeats frames), per sequence.
-Frames without a detected face are masked out of every loss term.
+Augmentation (fer_ros.augment, each switched by its probability in the config): seed
+003's temporal augmentation (a random start and length crop, frame-rate resampling by a
+random index stride, offset-phase reversal), a resting look per sequence, and the CNN's
+response to an expression. Frames without a detected face are masked out of every loss term.
 
 Validation figures (held-out split, full sequences, no augmentation):
 - frame_acc: per-frame accuracy against the intensity-derived truth (the animated class
@@ -44,6 +45,7 @@ Validation figures (held-out split, full sequences, no augmentation):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -56,6 +58,7 @@ import numpy as np
 import torch
 import yaml
 
+from . import augment
 from . import dataset as ds
 from .classes import CLASS_NAMES, NEUTRAL, NUM_CLASSES
 from .geometry import GEOMETRY_DIM
@@ -84,7 +87,8 @@ DEFAULTS = {
         "crop_min": 24, "p_crop": 0.8, "p_resample": 0.5, "stride_min": 0.7, "stride_max": 1.5,
         "feature_noise": 0.0, "class_balance_beta": 0.999, "ce_floor": 0.2,
         "rest_target": "cnn", "ce_relative_intensity": True,
-        "p_logit_shift": 0.0, "logit_shift_max": 6.0,
+        "p_logit_shift": 0.0, "logit_shift_max": 6.0, "p_reverse_offset": 0.0,
+        "p_cnn_response": 0.0, "p_cnn_conflict": 0.0, "cnn_response_min": 1.0, "cnn_response_max": 5.0,
         "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0, "progress": True,
     },
 }
@@ -187,36 +191,22 @@ def _targets(seq: ds.SequenceData, idx: np.ndarray, rest_target: str = "cnn",
     return dict(common, rest=rest, ce_weight=ce_weight)
 
 
-def augment_indices(n: int, rng: np.random.Generator, tcfg: dict) -> np.ndarray:
-    """Random crop (start, length) and frame-rate resampling by an index stride."""
-    stride = 1.0
-    if rng.random() < tcfg["p_resample"]:
-        stride = float(rng.uniform(tcfg["stride_min"], tcfg["stride_max"]))
-    start, stop = 0, n
-    if rng.random() < tcfg["p_crop"] and n > tcfg["crop_min"]:
-        length = int(rng.integers(tcfg["crop_min"], n + 1))
-        start = int(rng.integers(0, n - length + 1))
-        stop = start + length
-    idx = np.floor(np.arange(start, stop, stride)).astype(np.int64)
-    return idx[idx < stop]
-
-
-def logit_shift(rng: np.random.Generator, tcfg: dict) -> np.ndarray | None:
-    """A person's resting look as a mode: with p_logit_shift, one random class's CNN logit
-    is raised by U(1, logit_shift_max) for a whole sequence (and so is its rest target),
-    so the model learns to pass a constant CNN opinion through instead of reading it as
-    an expression (training people rest only neutral or smiling)."""
-    if not tcfg.get("p_logit_shift") or rng.random() >= tcfg["p_logit_shift"]:
-        return None
-    shift = np.zeros(NUM_CLASSES)
-    shift[rng.integers(NUM_CLASSES)] = rng.uniform(1.0, tcfg["logit_shift_max"])
-    return shift
+def training_item(seq: ds.SequenceData, rng: np.random.Generator, tcfg: dict) -> tuple:
+    """One augmented training view of a sequence -> (sequence, frame indices, per-sequence CNN
+    logit shift or None, per-frame CNN logit offsets or None), as ``collate`` takes it.
+    The order of the draws is fixed (resumed runs replay them exactly)."""
+    seq = augment.reverse_offsets(seq, rng, tcfg["p_reverse_offset"])
+    add, label = augment.cnn_response(seq, rng, tcfg)
+    if label is not None:
+        seq = dataclasses.replace(seq, label=label)
+    return seq, augment.crop_and_resample(len(seq), rng, tcfg), augment.resting_look(rng, tcfg), add
 
 
 def collate(items: list[tuple], device, noise: float = 0.0,
             rng: np.random.Generator | None = None, rest_target: str = "cnn", relative: bool = False
             ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
-    """items: (sequence, frame indices[, per-sequence CNN logit shift]) -> padded batch."""
+    """items: (sequence, frame indices[, per-sequence CNN logit shift (C,)[, per-frame CNN
+    logit offsets (T, C)]]) -> padded batch (training_item makes them)."""
     lengths = [len(it[1]) for it in items]
     N, T = len(items), max(lengths)
     app = np.zeros((N, T, ds.APPEARANCE_DIM), np.float32)
@@ -230,8 +220,11 @@ def collate(items: list[tuple], device, noise: float = 0.0,
     for n, item in enumerate(items):
         seq, idx = item[:2]
         shift = item[2] if len(item) > 2 else None
+        add = item[3] if len(item) > 3 else None
         L = len(idx)
         app[n, :L] = seq.appearance[idx]
+        if add is not None:
+            app[n, :L, -NUM_CLASSES:] += add[idx]
         if shift is not None:
             app[n, :L, -NUM_CLASSES:] += (shift[None] * seq.detected[idx, None]).astype(np.float32)
         geo[n, :L] = seq.geometry[idx]
@@ -665,8 +658,7 @@ def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -
         for b in range(0, len(order), tcfg["batch_size"]):
             items = []
             for i in order[b:b + tcfg["batch_size"]]:
-                s = train_seqs[i]
-                items.append((s, augment_indices(len(s), erng, tcfg), logit_shift(erng, tcfg)))
+                items.append(training_item(train_seqs[i], erng, tcfg))
             app, geo, lengths, tg = collate(items, device, tcfg["feature_noise"], erng, rt, rel)
             out = net(app, geo, lengths)
             loss, terms = total_loss(out, tg, **loss_kw)

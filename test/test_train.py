@@ -104,15 +104,6 @@ def test_default_config_loads():
     assert set(cfg["train"]["loss_weights"]) == {"dense_ce", "intensity", "activity", "phase"}
 
 
-def test_augment_indices_crop_and_stride():
-    rng = np.random.default_rng(0)
-    tcfg = dict(tr.DEFAULTS["train"], p_crop=1.0, p_resample=1.0, crop_min=10)
-    for _ in range(50):
-        idx = tr.augment_indices(100, rng, tcfg)
-        assert len(idx) >= 6 and idx.min() >= 0 and idx.max() < 100
-        assert np.all(np.diff(idx) >= 0)
-
-
 def test_partial_accuracy_uses_onset_plus_fraction():
     seq = ds.SequenceData(np.zeros((20, 135)), np.zeros((20, GEOMETRY_DIM)), np.zeros(20, int),
                           np.zeros(20, np.float32), np.zeros(20, int), np.ones(20, bool), 0,
