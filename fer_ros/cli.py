@@ -89,7 +89,7 @@ def cmd_bench(args) -> int:
 
 
 EVAL_VIDEOS = 40  # default size of the generated held-out set
-EVAL_DATASETS = ("generated", "ckplus", "oulu", "mmi", "casme2", "samm", "casme2lv")
+EVAL_DATASETS = ("generated", "ckplus", "oulu", "mmi", "casme2", "samm", "casme2lv", "segments")
 
 
 def cmd_eval(args) -> int:
@@ -113,7 +113,10 @@ def cmd_eval(args) -> int:
         if args.path is None:
             raise ValueError(f"--dataset {args.dataset} needs PATH: the {title} folder as distributed "
                              f"(nothing is downloaded)")
-        if not Path(args.path).is_dir():
+        if args.dataset == "segments":
+            if not Path(args.path).exists():
+                raise ValueError(f"{args.path}: no such label CSV or folder of them")
+        elif not Path(args.path).is_dir():
             raise ValueError(f"{args.path}: no such folder (expected the {title} dataset folder)")
     cfg = engine_config(args)
     from .predictors import DEFAULT_MODEL
@@ -232,9 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
                     "pooled over videos), intensity MAE and the confusion matrix. Writes DIR/report.json "
                     "({\"model\": ..., \"baseline\": ...}), DIR/videos.jsonl, DIR/on_the_fly.png and "
                     "DIR/confusion.png. 'generated': sequences of the held-out faces (never used in training); "
-                    "the others read a licensed dataset from PATH (nothing is downloaded).")
+                    "'segments': videos labelled by frame segments in a CSV (e.g. the shipped "
+                    "fer_ros/data/real_clip_labels.csv of a real sample clip); the others read a licensed dataset "
+                    "from PATH (nothing is downloaded).")
     p.add_argument("--dataset", required=True, choices=EVAL_DATASETS)
-    p.add_argument("path", nargs="?", metavar="PATH", help="dataset folder (not for 'generated')")
+    p.add_argument("path", nargs="?", metavar="PATH", help="dataset folder, or the label CSV for 'segments' (not for 'generated')")
     p.add_argument("--aligned", action="store_true", help="read the dataset's aligned face crops (where it has them)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
     p.add_argument("--limit", type=int, help="evaluate only the first N videos")

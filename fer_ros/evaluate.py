@@ -126,7 +126,7 @@ def from_labelled(video) -> EvalVideo:
         name=f"{video.dataset}:{video.name}", subject=str(video.subject), fps=float(video.fps),
         frames=video.frames, intervals=_interval_rows(video.intervals),
         truth=dominant_truth(video.label, video.intensity, NEUTRAL),
-        intensity=np.asarray(video.intensity, np.float32), intensity_scored=np.asarray(video.scored, bool),
+        intensity=np.asarray(video.intensity, np.float32), intensity_scored=np.asarray(video.scored, bool) & bool(video.intensity_known),
         aligned=bool(video.aligned), meta={"source": video.source})
 
 

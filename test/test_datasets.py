@@ -6,7 +6,7 @@ import shutil
 
 import numpy as np
 import pytest
-from dataset_fixtures import BUILDERS
+from dataset_fixtures import BUILDERS, _video
 
 from fer_ros.classes import CLASS_NAMES, NEUTRAL, PHASES
 from fer_ros.datasets import (OTHER, READERS, leave_one_subject_out, load_dataset, subject_folds,
@@ -222,7 +222,10 @@ def test_casme2_coding_sheet_as_csv(fixture, tmp_path):
 
 # ----------------------------------------------------------------------------- errors
 
-@pytest.mark.parametrize("name", sorted(READERS))
+FOLDER_READERS = sorted(set(READERS) - {"segments"})  # segments reads a CSV file, tested below
+
+
+@pytest.mark.parametrize("name", FOLDER_READERS)
 def test_wrong_folders_give_a_clear_error(tmp_path, name):
     missing = tmp_path / "nowhere"
     with pytest.raises(ValueError, match="no such folder"):
@@ -236,7 +239,7 @@ def test_wrong_folders_give_a_clear_error(tmp_path, name):
         load_dataset(name, empty / "file.txt")
 
 
-@pytest.mark.parametrize("name", sorted(READERS))
+@pytest.mark.parametrize("name", FOLDER_READERS)
 def test_another_datasets_folder_is_refused(fixture, name):
     other = "casme2" if name != "casme2" else "ckplus"
     with pytest.raises(ValueError, match="does not look like|no coding spreadsheet|no .* folder"):
@@ -300,3 +303,64 @@ def test_subject_splits_never_share_a_person(fixture):
         assert subjects_of(test) == [s] and s not in subjects_of(train)
     tests = [subjects_of(test) for _, test in subject_folds(videos, 3, seed=0)]
     assert sorted(s for t in tests for s in t) == subjects
+
+
+# ----------------------------------------------------------------------------- segments (CSV)
+
+def _segments_csv(folder, rows, header="video,first,last,label,subject"):
+    path = folder / "labels.csv"
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_segments_label_what_a_person_marked_and_nothing_else(tmp_path):
+    _video(tmp_path / "clip.avi", 30)
+    csv = _segments_csv(tmp_path, ["clip.avi,2,9,happiness,p1", "clip.avi,12,15,neutral,p1",
+                                   "clip.avi,20,27,sad,p1"])
+    videos = load_dataset("segments", csv)
+    (v,) = videos
+    assert len(v) == 30 and v.subject == "p1" and not v.intensity_known
+    happy, sad = CLASS_NAMES.index("happy"), CLASS_NAMES.index("sad")
+    assert [(iv.onset, iv.offset, iv.label) for iv in v.intervals] == [(2, 9, happy), (20, 27, sad)]
+    assert (v.label[2:10] == happy).all() and (v.label[20:28] == sad).all()
+    assert (v.label[12:16] == NEUTRAL).all() and (v.intensity[12:16] == 0).all()
+    unlabelled = np.r_[0:2, 10:12, 16:20, 28:30]
+    assert (v.label[unlabelled] == OTHER).all() and not v.scored[unlabelled].any()
+    assert videos.notes["frames not labelled"] == len(unlabelled)
+    assert len(list(v.frames())) == 30
+    # a folder of CSVs reads the same
+    assert [len(x) for x in load_dataset("segments", tmp_path)] == [30]
+
+
+@pytest.mark.parametrize("rows, words", [
+    (["clip.avi,2,9,happy", "clip.avi,8,12,sad"], "overlaps"),
+    (["clip.avi,2,40,happy"], "has 30 frames"),
+    (["clip.avi,9,2,happy"], "bad segment"),
+    (["clip.avi,x,2,happy"], "frame numbers"),
+    (["other.avi,1,2,happy"], "not found"),
+])
+def test_segments_errors_name_the_line(tmp_path, rows, words):
+    _video(tmp_path / "clip.avi", 30)
+    csv = _segments_csv(tmp_path, rows, header="video,first,last,label")
+    with pytest.raises(ValueError, match=words):
+        load_dataset("segments", csv)
+
+
+def test_segments_missing_column_or_file(tmp_path):
+    csv = _segments_csv(tmp_path, ["clip.avi,1,2"], header="video,first,last")
+    with pytest.raises(ValueError, match="missing column.*label"):
+        load_dataset("segments", csv)
+    with pytest.raises(ValueError, match="no label CSV"):
+        load_dataset("segments", tmp_path / "nope.csv")
+
+
+def test_shipped_real_clip_labels_read_the_sample_clip():
+    from pathlib import Path
+
+    import fer_ros
+
+    csv = Path(fer_ros.__file__).parent / "data" / "real_clip_labels.csv"
+    (v,) = load_dataset("segments", csv)
+    assert len(v) == 472 and v.video_path.name == "WolfgangLanger_Pexels.mp4"
+    assert [CLASS_NAMES[iv.label] for iv in v.intervals] == ["sad", "fear", "happy"]
+    assert int(v.scored.sum()) == 136 + 91 + 236

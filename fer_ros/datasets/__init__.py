@@ -11,6 +11,7 @@ expects and what about it is uncertain (see the module of each dataset):
     casme2    CASME II      CASME2_RAW_selected/sub01/EP02_01f/img*.jpg (+ Cropped/) + CASME2-coding-*.xlsx
     samm      SAMM          SAMM/006/006_1_2/*.jpg + SAMM_Micro_FACS_Codes_v2.xlsx
     casme2lv  CAS(ME)^2     rawvideo/s15/15_0101*.avi (+ rawpic/, cropped/) + CAS(ME)^2code_final.xlsx
+    segments  any video     labels.csv: video,first,last,label[,subject] (a person's frame segments)
 
 Every reader returns a ``VideoList`` (a list of ``LabelledVideo`` with ``skipped``
 and ``notes`` counters) with per-frame label / intensity / phase and the interval list
@@ -34,7 +35,7 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import casme2, casme2lv, ckplus, mmi, oulu, samm
+from . import casme2, casme2lv, ckplus, mmi, oulu, samm, segments
 from .common import OTHER, LabelledVideo, VideoList, reader_options, validate
 
 log = logging.getLogger(__name__)
@@ -46,11 +47,12 @@ READERS: dict[str, Callable[..., VideoList]] = {
     "casme2": casme2.read,
     "samm": samm.read,
     "casme2lv": casme2lv.read,
+    "segments": segments.read,
 }
 ALIASES = {"ck": "ckplus", "oulucasia": "oulu", "casmeii": "casme2", "cas(me)2": "casme2lv",
            "casme2long": "casme2lv", "casme2longvideos": "casme2lv", "casmesq": "casme2lv"}
 TITLES = {"ckplus": "CK+", "oulu": "Oulu-CASIA", "mmi": "MMI", "casme2": "CASME II", "samm": "SAMM",
-          "casme2lv": "CAS(ME)^2 long videos"}
+          "casme2lv": "CAS(ME)^2 long videos", "segments": "videos labelled by frame segments (CSV)"}
 
 __all__ = ["READERS", "TITLES", "OTHER", "LabelledVideo", "VideoList", "load_dataset", "validate",
            "subject_split", "leave_one_subject_out", "subject_folds", "subjects_of"]

@@ -130,6 +130,7 @@ class LabelledVideo:
     phase: np.ndarray          # (T,) int64
     intervals: list[Interval]
     aligned: bool = False      # frames are already face crops
+    intensity_known: bool = True  # False: the labels give no intensity (not scored)
     frame_paths: list[Path] | None = None
     video_path: Path | None = None
     frame_numbers: np.ndarray | None = None
