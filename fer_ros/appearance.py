@@ -102,8 +102,18 @@ class MiniXception(nn.Module):
         logits = self.head(x).mean(dim=(2, 3))  # Keras: conv, then GlobalAveragePooling2D
         return features, logits.index_select(1, self.fer_to_ours)
 
+    def appearance(self, x):
+        """-> (N,135) features ++ logits: the appearance vector of the temporal model."""
+        features, logits = self.embed(x)
+        return torch.cat([features, logits], dim=1)
+
     def forward(self, x):
         return self.embed(x)[1]
+
+
+def scale(x):
+    """Grey pixel values 0..255 (tensor of any dtype) -> float32 in [-1,1] (fer's v2 scaling)."""
+    return (x.to(torch.float32) / 255.0 - 0.5) * 2.0
 
 
 def preprocess(crops):
@@ -113,8 +123,7 @@ def preprocess(crops):
         a = a[None]
     if a.ndim != 3 or a.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
         raise ValueError(f"expected grey crops of shape (N,{INPUT_SIZE},{INPUT_SIZE}), got {a.shape}")
-    x = torch.from_numpy(a.astype(np.float32) / 255.0)
-    return ((x - 0.5) * 2.0).unsqueeze(1)
+    return scale(torch.from_numpy(np.ascontiguousarray(a, np.float32))).unsqueeze(1)
 
 
 def load_mini_xception(path=None, device="cpu"):

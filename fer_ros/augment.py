@@ -98,7 +98,8 @@ def reverse_offsets(seq, rng: np.random.Generator, p: float):
     return dataclasses.replace(
         seq, appearance=seq.appearance[idx], geometry=geometry_sequence(shapes), label=seq.label[idx],
         intensity=seq.intensity[idx], phase=np.concatenate(phases).astype(seq.phase.dtype),
-        detected=seq.detected[idx], intervals=np.asarray(new_iv, seq.intervals.dtype))
+        detected=seq.detected[idx], intervals=np.asarray(new_iv, seq.intervals.dtype),
+        crops=None if seq.crops is None else seq.crops[idx])
 
 
 def cnn_response(seq, rng: np.random.Generator, tcfg: dict) -> tuple[np.ndarray | None, np.ndarray | None]:

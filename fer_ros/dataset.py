@@ -16,6 +16,9 @@ concatenated along the frame axis:
 
     offsets     (S+1,)      frame offset of each sequence
     appearance  (F, 135)    float32
+    crops       (F, 64, 64) uint8 the aligned grey face crops the CNN saw (zeros: no face), for
+                            training with model.finetune_cnn (the CNN recomputes appearance);
+                            absent from files built before it existed (SequenceData.crops None)
     geometry    (F, G)      float32
     label       (F,)        int64 class (NEUTRAL outside expressions)
     intensity   (F,)        float32 0..1
@@ -50,6 +53,7 @@ import cv2
 import numpy as np
 
 from . import synth
+from .align import CROP_SIZE
 from .classes import CLASS_NAMES
 from .geometry import GEOMETRY_DIM, RunningNeutral, normalised_shape
 
@@ -90,11 +94,13 @@ class FeatureExtractor:
         self.encoder = encoder or AppearanceEncoder()
 
     def __call__(self, frames: np.ndarray, face_center: np.ndarray | None = None):
-        """BGR frames (T, H, W, 3) -> appearance (T, 135), geometry (T, G), detected (T,)."""
+        """BGR frames (T, H, W, 3) -> appearance (T, 135), geometry (T, G), detected (T,),
+        crops (T, 64, 64) uint8 (the CNN's input; zeros where no face)."""
         from .features import face_crops
 
         T = len(frames)
         app = np.zeros((T, APPEARANCE_DIM), np.float32)
+        crop_out = np.zeros((T, CROP_SIZE, CROP_SIZE), np.uint8)
         geo = np.zeros((T, GEOMETRY_DIM), np.float32)
         detected = np.zeros(T, bool)
         neutral = RunningNeutral()
@@ -120,7 +126,8 @@ class FeatureExtractor:
             detected[t] = True
         if rows:
             app[rows] = self.encoder(np.stack(crops)).cpu().numpy()
-        return app, geo, detected
+            crop_out[rows] = np.stack(crops)
+        return app, geo, detected, crop_out
 
 
 # ----------------------------------------------------------------------------- workers
@@ -142,7 +149,7 @@ def _init_worker(identities, detect_every, synth_cfg, shard_dir=None):
     _W["shards"] = shard_dir
 
 
-_ARRAYS = ("appearance", "geometry", "detected", "label", "intensity", "phase")
+_ARRAYS = ("appearance", "geometry", "detected", "label", "intensity", "phase", "crops")
 
 
 def _one(task):
@@ -152,9 +159,10 @@ def _one(task):
         shard = Path(_W["shards"]) / f"{SPLITS[split_id]}_s{seed}_{i:05d}.npz"
         if shard.is_file():
             with np.load(shard, allow_pickle=False) as z:
-                r = {k: z[k] for k in _ARRAYS}
-                meta = json.loads(str(z["meta"]))
-            return {**r, **meta}
+                if set(_ARRAYS) <= set(z.files):  # a shard from before crops were kept: recompute
+                    r = {k: z[k] for k in _ARRAYS}
+                    meta = json.loads(str(z["meta"]))
+                    return {**r, **meta}
     r = _compute(split_id, i, seed)
     if shard is not None:
         shard.parent.mkdir(parents=True, exist_ok=True)
@@ -178,9 +186,9 @@ def _compute(split_id, i, seed):
     t0 = time.perf_counter()
     seq = synth.generate_sequence(ident, rng, cfg=_W["cfg"], warper=warper, geometry=geo)
     t1 = time.perf_counter()
-    app, g, det = _W["extract"](seq.frames, seq.face_center)
+    app, g, det, crops = _W["extract"](seq.frames, seq.face_center)
     t2 = time.perf_counter()
-    return dict(appearance=app, geometry=g, detected=det, label=seq.label, intensity=seq.intensity,
+    return dict(appearance=app, geometry=g, detected=det, crops=crops, label=seq.label, intensity=seq.intensity,
                 phase=seq.phase, intervals=[iv.as_row() for iv in seq.intervals],
                 rest_label=seq.rest_label, identity=seq.identity, person=seq.person,
                 t_synth=t1 - t0, t_features=t2 - t1)
@@ -211,10 +219,12 @@ def _save(path: Path, results: list[dict], info: dict) -> None:
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     cat = lambda k: np.concatenate([r[k] for r in results])  # noqa: E731
     rows = [[s, *iv] for s, r in enumerate(results) for iv in r["intervals"]]
+    # crops: only when every sequence has them (results without them write a pre-crops file)
+    crops = {"crops": cat("crops").astype(np.uint8)} if all("crops" in r for r in results) else {}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(
-        tmp, offsets=offsets, appearance=cat("appearance").astype(np.float32),
+        tmp, **crops, offsets=offsets, appearance=cat("appearance").astype(np.float32),
         geometry=cat("geometry").astype(np.float32), label=cat("label").astype(np.int64),
         intensity=cat("intensity").astype(np.float32), phase=cat("phase").astype(np.int64),
         detected=cat("detected"), rest_label=np.array([r["rest_label"] for r in results], np.int64),
@@ -281,6 +291,7 @@ class SequenceData:
     intervals: np.ndarray  # (K, 7): onset, apex, apex_end, offset, label, peak, micro
     identity: str
     person: str
+    crops: np.ndarray | None = None  # (T, 64, 64) uint8 CNN input; None: a file built before crops were kept
 
     def __len__(self) -> int:
         return len(self.label)
@@ -298,7 +309,7 @@ def load(path) -> tuple[list[SequenceData], dict]:
         seqs.append(SequenceData(
             d["appearance"][sl], d["geometry"][sl], d["label"][sl], d["intensity"][sl], d["phase"][sl],
             d["detected"][sl], int(d["rest_label"][s]), iv[iv[:, 0] == s, 1:], str(d["identity"][s]),
-            str(d["person"][s])))
+            str(d["person"][s]), d["crops"][sl] if "crops" in d else None))
     return seqs, json.loads(str(d["info"]))
 
 

@@ -5,7 +5,8 @@ around ``Engine.process``; none of them re-implements a step of this flow:
 
   frame -> checks/convert (images) -> detection + 478 landmarks (landmarks)
         -> tracker ids (tracker) -> aligned crops + geometry (features)
-        -> ONE batched CNN call and ONE batched recurrent step for all live faces (predictors)
+        -> ONE batched CNN call and ONE batched recurrent step for all live faces (predictors;
+           the CNN is the recurrent model's own when it was trained with finetune_cnn)
         -> per-face online spotter (spotter) -> FrameResult
 """
 
@@ -78,9 +79,11 @@ class Engine:
         if self.device.type == "cpu":
             torch.set_num_threads(self.cfg.cpu_threads)  # process-wide: see EngineConfig.cpu_threads
         self.landmarker = FaceLandmarker(self.cfg.max_faces, self.cfg.min_detection_confidence)
-        self.encoder = AppearanceEncoder(self.device)
         self.predictor = (RecurrentPredictor(self.cfg.weights, self.device) if self.cfg.model == "recurrent"
                           else FramewisePredictor(self.device))
+        # A recurrent model trained with finetune_cnn carries its own CNN: encode faces with it,
+        # so streaming features are the ones it trained on; otherwise the stock FER2013 CNN.
+        self.encoder = AppearanceEncoder(self.device, cnn=self.predictor.cnn)
         self.tracker = Tracker(self.cfg.iou_threshold, self.cfg.lost_timeout)
         self.spotters: dict[int, Spotter] = {}
         self.neutrals: dict[int, RunningNeutral] = {}

@@ -25,11 +25,18 @@ def to_gray(bgr: np.ndarray) -> np.ndarray:
 
 
 class AppearanceEncoder:
-    """Aligned crops -> (features ++ logits) with the mini-Xception, batched on one device."""
+    """Aligned crops -> (features ++ logits) with the mini-Xception, batched on one device.
 
-    def __init__(self, device: str | torch.device = "cpu", weights=None):
+    cnn: the network to use instead of the shipped FER2013 one (weights): a recurrent model
+    trained with ``finetune_cnn`` carries its own fine-tuned CNN (``ExpressionModel.cnn``), and
+    streaming must feed it the features of THAT network, as in its training
+    (``ExpressionModel.encode``: the same scaling and the same module).
+    """
+
+    def __init__(self, device: str | torch.device = "cpu", weights=None, cnn: torch.nn.Module | None = None):
         self.device = torch.device(device)
-        self.cnn = load_mini_xception(weights, device=self.device)
+        self.cnn = (load_mini_xception(weights, device=self.device) if cnn is None
+                    else cnn.to(self.device).eval())
 
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> torch.Tensor:
@@ -37,8 +44,7 @@ class AppearanceEncoder:
         if len(crops) == 0:
             return torch.zeros((0, 135), device=self.device)
         x = preprocess(crops).to(self.device, non_blocking=True)
-        features, logits = self.cnn.embed(x)
-        return torch.cat([features, logits], dim=1)
+        return self.cnn.appearance(x)
 
 
 def face_crops(gray: np.ndarray, faces: list[Face]) -> np.ndarray:

@@ -3,6 +3,16 @@
 The same weights serve training (`forward` on padded (N, T, .) batches) and
 streaming inference (`step`, one frame for a batch of faces); both give the same
 numbers. Saved as safetensors with the config as JSON metadata (no pickle).
+
+Appearance CNN frozen or fine-tuned (``ModelConfig.finetune_cnn``): by default the model
+reads precomputed appearance vectors (the shipped FER2013 mini-Xception's features ++
+logits, features.AppearanceEncoder), i.e. the CNN is frozen and not part of the model.
+With ``finetune_cnn`` the model owns a mini-Xception (``self.cnn``, initialised from the
+shipped FER2013 weights) that trains end to end: ``encode(crops)`` turns grey 64x64 face
+crops into the same (..., 135) layout, ``forward(..., crops=, face=)`` runs it inside the
+training forward, its tensors are saved with the model (``cnn.*``), and the streaming
+engine encodes faces with this CNN (AppearanceEncoder(cnn=model.cnn)), so training and
+streaming use the same network. ``step`` still takes appearance vectors.
 """
 
 import json
@@ -13,6 +23,7 @@ from typing import Dict, Optional, Tuple
 import torch
 from torch import Tensor, nn
 
+from .appearance import FEATURE_DIM, load_mini_xception, scale
 from .classes import CLASS_NAMES, NUM_CLASSES, PHASES
 from .mvlstm import MVLSTM, State
 
@@ -42,10 +53,17 @@ class ModelConfig:
     appearance_features: bool = True   # False: the appearance stream sees only the 7 CNN logits
     geometry_shape: bool = True        # False: the geometry stream sees only the offset-from-
                                        # neutral half (second half of the geometry vector)
+    # The model owns the appearance CNN (mini-Xception, from the FER2013 weights) and trains it
+    # end to end from face crops; False: precomputed features of the stock, frozen CNN.
+    # Off for configs saved before it existed.
+    finetune_cnn: bool = False
 
     def __post_init__(self):
         if not 0 <= self.stream_dropout <= 0.5:  # the two streams are dropped exclusively
             raise ValueError(f"stream_dropout must be in [0, 0.5], got {self.stream_dropout}")
+        if self.finetune_cnn and self.appearance_dim != FEATURE_DIM:
+            raise ValueError(f"finetune_cnn: the mini-Xception gives {FEATURE_DIM} features, "
+                             f"appearance_dim is {self.appearance_dim}")
 
     @property
     def appearance_in(self) -> int:
@@ -85,6 +103,44 @@ class ExpressionModel(nn.Module):
             with torch.no_grad():  # start as the frame-wise CNN: the class rows add nothing yet
                 self.heads.weight[:NUM_CLASSES].zero_()
                 self.heads.bias[:NUM_CLASSES].zero_()
+        # finetune_cnn: the appearance CNN, starting from the shipped FER2013 weights (a loaded
+        # model then overwrites them with its own); None: appearance vectors come precomputed.
+        self.cnn = load_mini_xception() if cfg.finetune_cnn else None
+        if self.cnn is not None:
+            self.cnn.eval()
+
+    def train(self, mode: bool = True) -> "ExpressionModel":
+        super().train(mode)
+        if self.cnn is not None:
+            # The CNN's BatchNorm stays in eval mode while fine-tuning: its FER2013 running
+            # statistics normalise, and they are never updated. A training batch is a few
+            # sequences of near-identical consecutive frames of the same few faces, so batch
+            # statistics are far from the population's: normalising by them would make the
+            # training forward differ from the streaming one (one face, eval mode), and the
+            # running averages would drift towards these faces. The BN scales and shifts still
+            # learn, as every other CNN weight (the CNN has no dropout: eval changes only BN).
+            self.cnn.eval()
+        return self
+
+    def encode(self, crops: Tensor) -> Tensor:
+        """Grey face crops (..., 64, 64), pixel values 0..255 (uint8 or float) -> appearance
+        (..., 135) = CNN features (128) ++ CNN logits (7, CLASS_NAMES order), with the model's
+        own CNN (finetune_cnn): the layout and scaling of features.AppearanceEncoder."""
+        if self.cnn is None:
+            raise RuntimeError("encode needs a model with its own CNN (ModelConfig.finetune_cnn)")
+        lead = crops.shape[:-2]
+        x = scale(crops.reshape(-1, 1, *crops.shape[-2:]))
+        return self.cnn.appearance(x).reshape(*lead, self.cfg.appearance_in)
+
+    def _encode_faces(self, crops: Tensor, face: Optional[Tensor]) -> Tensor:
+        """encode(crops) on the frames with a face (N, T) bool, zeros elsewhere (as the datasets
+        store frames without a face); the CNN runs on those frames only."""
+        if face is None:
+            return self.encode(crops)
+        out = crops.new_zeros((*face.shape, self.cfg.appearance_in), dtype=torch.float32)
+        if not bool(face.any()):
+            return out
+        return out.index_put((face,), self.encode(crops[face]))
 
     def _inputs(self, appearance: Tensor, geometry: Tensor) -> Tensor:
         return self._streams(appearance, geometry)[0]
@@ -128,8 +184,18 @@ class ExpressionModel(nn.Module):
         return self.rnn.init_state(n, device)
 
     def forward(self, appearance: Tensor, geometry: Tensor, lengths: Optional[Tensor] = None,
-                state: Optional[State] = None) -> Dict[str, Tensor]:
-        """appearance (N, T, 135), geometry (N, T, G) -> dict of (N, T, ...) outputs."""
+                state: Optional[State] = None, crops: Optional[Tensor] = None,
+                face: Optional[Tensor] = None) -> Dict[str, Tensor]:
+        """appearance (N, T, 135), geometry (N, T, G) -> dict of (N, T, ...) outputs.
+
+        finetune_cnn training: crops (N, T, 64, 64) grey uint8 and face (N, T) bool (frames with
+        a face; None: all). The appearance input is then encode(crops) on the face frames (zeros
+        elsewhere) PLUS `appearance`, which carries only additive augmentation (the trainer's
+        CNN-logit shift, feature noise; zeros for none). The CNN runs inside this forward, so a
+        DDP wrapper sees all of it.
+        """
+        if crops is not None:
+            appearance = appearance + self._encode_faces(crops, face)
         x, cnn = self._streams(appearance, geometry)
         h, _ = self.rnn(x, lengths, state)
         return self._heads(h, cnn)

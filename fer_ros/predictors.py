@@ -4,6 +4,10 @@ Both take the features of the faces in one frame (one row per face id) and retur
 face, class probabilities, intensity and expression activity. The recurrent predictor
 keeps each face's MV-LSTM state in a pool of device tensors and steps every live face
 in ONE batched call; the baseline is the CNN's softmax alone.
+
+``cnn``: the appearance network the engine must encode faces with for this predictor:
+the recurrent model's own CNN when it was trained with ``finetune_cnn``, else None (the
+stock FER2013 mini-Xception; always so for the baseline).
 """
 
 from __future__ import annotations
@@ -87,6 +91,7 @@ class RecurrentPredictor:
         self.path = Path(path) if path else DEFAULT_MODEL
         self.device = torch.device(device)
         self.model = load_model(self.path, device=self.device)
+        self.cnn = self.model.cnn  # fine-tuned CNN (finetune_cnn) or None: the stock one
         self.pool = StatePool(lambda n: self.model.init_state(n, self.device))
 
     @torch.inference_mode()
@@ -112,6 +117,7 @@ class FramewisePredictor:
     """Baseline: the CNN alone, no memory. Intensity and activity = 1 - P(neutral)."""
 
     name = "baseline"
+    cnn = None  # the stock FER2013 CNN
 
     def __init__(self, device: str | torch.device = "cpu"):
         self.device = torch.device(device)

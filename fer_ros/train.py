@@ -27,6 +27,19 @@ Augmentation (fer_ros.augment, each switched by its probability in the config): 
 random index stride, offset-phase reversal), a resting look per sequence, and the CNN's
 response to an expression. Frames without a detected face are masked out of every loss term.
 
+Appearance CNN frozen or fine-tuned (``model.finetune_cnn``, default false): frozen, the
+model reads the appearance vectors stored in the datasets (the stock FER2013 mini-Xception's
+features ++ logits). Fine-tuned, the model owns a mini-Xception initialised from those
+weights (model.ExpressionModel.cnn) and every step recomputes the appearance from the
+datasets' face crops through it, with gradients (``forward(..., crops=, face=)``), in
+training and validation; the CNN learns at ``train.lr * train.cnn_lr_scale`` (AdamW param
+groups, default scale 0.1, so the pretrained CNN is refined, not wrecked), its BatchNorm
+keeps its FER2013 statistics (eval mode), and the logit-shift augmentation is added to the
+logits the CNN computes. The checkpoint then carries the CNN, which the streaming engine
+uses to encode faces. It needs datasets built with crops (files from before lack them:
+rebuild). The rest targets and the ``baseline_*`` figures stay those of the stock CNN
+(the stored appearance).
+
 Validation figures (held-out split, full sequences, no augmentation):
 - frame_acc: per-frame accuracy against the intensity-derived truth (the animated class
   where the expression is in its upper half, intensity >= 0.5 of its own peak, else the
@@ -80,7 +93,8 @@ DEFAULTS = {
     },
     "model": {"hidden": 96, "stream_dim": 48, "num_layers": 1, "mode_size": None, "mode_readout": False,
               "dropout": 0.1, "stream_dropout": 0.15, "residual_cnn_logits": True,
-              "appearance_features": True, "geometry_shape": True, "head_logit_bound": 0.0},
+              "appearance_features": True, "geometry_shape": True, "head_logit_bound": 0.0,
+              "finetune_cnn": False},
     "train": {
         "epochs": 30, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-2, "grad_clip": 1.0,
         "seed": 0, "device": "auto", "threads": 0,
@@ -90,6 +104,7 @@ DEFAULTS = {
         "p_logit_shift": 0.0, "logit_shift_max": 6.0, "p_reverse_offset": 0.0,
         "p_cnn_response": 0.0, "p_cnn_conflict": 0.0, "cnn_response_min": 1.0, "cnn_response_max": 5.0,
         "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0, "progress": True,
+        "cnn_lr_scale": 0.1,  # model.finetune_cnn: the CNN's learning rate is lr * cnn_lr_scale
     },
 }
 
@@ -203,13 +218,20 @@ def training_item(seq: ds.SequenceData, rng: np.random.Generator, tcfg: dict) ->
 
 
 def collate(items: list[tuple], device, noise: float = 0.0,
-            rng: np.random.Generator | None = None, rest_target: str = "cnn", relative: bool = False
-            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, dict]:
+            rng: np.random.Generator | None = None, rest_target: str = "cnn", relative: bool = False,
+            crops: bool = False) -> tuple:
     """items: (sequence, frame indices[, per-sequence CNN logit shift (C,)[, per-frame CNN
-    logit offsets (T, C)]]) -> padded batch (training_item makes them)."""
+    logit offsets (T, C)]]) -> padded batch (appearance, geometry, lengths, targets);
+    training_item makes the items.
+
+    crops (model.finetune_cnn): the batch gets a fifth element, the face crops (N, T, 64, 64)
+    uint8, and the appearance holds only the additive augmentation (logit shift and offsets,
+    noise) that the model adds to its encoding of the crops (ExpressionModel.forward).
+    """
     lengths = [len(it[1]) for it in items]
     N, T = len(items), max(lengths)
     app = np.zeros((N, T, ds.APPEARANCE_DIM), np.float32)
+    crop = np.zeros((N, T, 64, 64), np.uint8) if crops else None
     geo = np.zeros((N, T, GEOMETRY_DIM), np.float32)
     tg = {k: np.zeros((N, T), dt) for k, dt in (("label", np.int64), ("intensity", np.float32),
                                                 ("ce_intensity", np.float32),
@@ -222,7 +244,10 @@ def collate(items: list[tuple], device, noise: float = 0.0,
         shift = item[2] if len(item) > 2 else None
         add = item[3] if len(item) > 3 else None
         L = len(idx)
-        app[n, :L] = seq.appearance[idx]
+        if crops:
+            crop[n, :L] = seq.crops[idx]
+        else:
+            app[n, :L] = seq.appearance[idx]
         if add is not None:
             app[n, :L, -NUM_CLASSES:] += add[idx]
         if shift is not None:
@@ -235,8 +260,25 @@ def collate(items: list[tuple], device, noise: float = 0.0,
         app[..., :-NUM_CLASSES] += m * rng.normal(0, noise, app[..., :-NUM_CLASSES].shape).astype(np.float32)
         geo += m * rng.normal(0, noise, geo.shape).astype(np.float32)
     targets = {k: torch.from_numpy(v).to(device) for k, v in tg.items()}
-    return (torch.from_numpy(app).to(device), torch.from_numpy(geo).to(device),
-            torch.tensor(lengths, device=device), targets)
+    batch = (torch.from_numpy(app).to(device), torch.from_numpy(geo).to(device),
+             torch.tensor(lengths, device=device), targets)
+    return (*batch, torch.from_numpy(crop).to(device)) if crops else batch
+
+
+def cnn_inputs(crops: list, targets: dict) -> dict:
+    """Forward kwargs of a batch collated with crops (its fifth element, in a list; [] for none):
+    the crops and the frames with a face, which the model encodes with its own CNN."""
+    return {"crops": crops[0], "face": targets["mask"]} if crops else {}
+
+
+def check_crops(seqs: list[ds.SequenceData], paths) -> None:
+    """model.finetune_cnn trains the CNN from the stored face crops: refuse datasets without them."""
+    if any(s.crops is None for s in seqs):
+        files = " ".join(str(p) for p in paths)
+        raise ValueError(
+            "model.finetune_cnn needs the face crops in the datasets, and these files were built before "
+            f"crops were stored: rebuild the dataset: delete {files} and run again (data.build_if_missing: "
+            "true), or rebuild with python -m fer_ros.dataset")
 
 
 def class_counts(seqs: list[ds.SequenceData], rest_target: str = "cnn") -> np.ndarray:
@@ -337,8 +379,9 @@ def evaluate(model: ExpressionModel, seqs: list[ds.SequenceData], device, batch_
     for b in range(0, len(seqs), batch_size):
         chunk = seqs[b:b + batch_size]
         items = [(s, np.arange(len(s))) for s in chunk]
-        app, geo, lengths, tg = collate(items, device, rest_target=rest_target, relative=relative)
-        out = model(app, geo, lengths)
+        app, geo, lengths, tg, *crops = collate(items, device, rest_target=rest_target, relative=relative,
+                                                crops=model.cfg.finetune_cnn)
+        out = model(app, geo, lengths, **cnn_inputs(crops, tg))
         if loss_kw is not None:
             losses.append(float(total_loss(out, tg, **loss_kw)[0]) * len(chunk))
         logits = out["logits"].cpu().numpy()
@@ -409,7 +452,7 @@ def still_predictions(model: ExpressionModel, images: dict, landmarker=None, enc
 
     own = landmarker is None
     landmarker = landmarker or FaceLandmarker()
-    encoder = encoder or AppearanceEncoder()
+    encoder = encoder or AppearanceEncoder(cnn=model.cnn)  # the model's own CNN when fine-tuned
     model.eval()
     out = {}
     try:
@@ -611,6 +654,9 @@ def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -
     overlap = set(train_info["persons"]) & set(val_info["persons"])
     if overlap:
         raise RuntimeError(f"train and held-out share people: {sorted(overlap)}")
+    finetune = bool(mcfg["finetune_cnn"])
+    if finetune:
+        check_crops(train_seqs + val_seqs, paths.values())
 
     model_cfg = ModelConfig(geometry_dim=GEOMETRY_DIM, **mcfg)
     model = ExpressionModel(model_cfg).to(device)
@@ -618,9 +664,15 @@ def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -
     counts = class_counts(train_seqs, tcfg["rest_target"])
     cw = class_balanced_weights(counts, tcfg["class_balance_beta"]).to(device)
     loss_kw = dict(weights=tcfg["loss_weights"], class_weights=cw, ce_floor=tcfg["ce_floor"])
-    opt = torch.optim.AdamW(model.parameters(), lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
+    params, max_lr = model.parameters(), tcfg["lr"]
+    if finetune:  # the pretrained CNN learns slower: its own AdamW param group
+        cnn_ids = {id(p) for p in model.cnn.parameters()}
+        params = [{"params": [p for p in model.parameters() if id(p) not in cnn_ids]},
+                  {"params": list(model.cnn.parameters()), "lr": tcfg["lr"] * tcfg["cnn_lr_scale"]}]
+        max_lr = [tcfg["lr"], tcfg["lr"] * tcfg["cnn_lr_scale"]]
+    opt = torch.optim.AdamW(params, lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
     steps_per_epoch = math.ceil(math.ceil(len(train_seqs) / world) / tcfg["batch_size"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tcfg["lr"], total_steps=tcfg["epochs"] * steps_per_epoch,
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=tcfg["epochs"] * steps_per_epoch,
                                                 pct_start=0.15)
     rng = np.random.default_rng(tcfg["seed"])
     log.info("train %d sequences (%d frames), held-out %d; class counts %s; weights %s; %d parameters",
@@ -659,8 +711,8 @@ def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -
             items = []
             for i in order[b:b + tcfg["batch_size"]]:
                 items.append(training_item(train_seqs[i], erng, tcfg))
-            app, geo, lengths, tg = collate(items, device, tcfg["feature_noise"], erng, rt, rel)
-            out = net(app, geo, lengths)
+            app, geo, lengths, tg, *crops = collate(items, device, tcfg["feature_noise"], erng, rt, rel, finetune)
+            out = net(app, geo, lengths, **cnn_inputs(crops, tg))
             loss, terms = total_loss(out, tg, **loss_kw)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -72,6 +72,13 @@ def test_reverse_offsets_turns_the_fall_into_the_rise():
     assert rel[apex] == 1.0 and rel[onset] == 0.0
 
 
+def test_reverse_offsets_moves_the_face_crops_with_their_frames():
+    seq = _sequence()
+    seq.crops = np.broadcast_to(np.arange(len(seq), dtype=np.uint8)[:, None, None], (len(seq), 64, 64)).copy()
+    out = augment.reverse_offsets(seq, np.random.default_rng(0), p=1.0)
+    assert np.array_equal(out.crops[:, 0, 0], out.appearance[:, 0].astype(np.uint8))
+
+
 def test_reverse_offsets_off_or_undetected_keeps_the_sequence():
     seq = _sequence()
     assert augment.reverse_offsets(seq, np.random.default_rng(0), p=0.0) is seq

@@ -374,3 +374,42 @@ def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mos
     np.testing.assert_allclose(out.probs, ref.probs, atol=1e-5)
     np.testing.assert_allclose(out.activity, ref.activity, atol=1e-5)
     np.testing.assert_allclose(out.intensity, ref.intensity, atol=1e-5)
+
+
+# ------------------------------------------------------------------ fine-tuned appearance CNN
+
+def test_engine_encodes_faces_with_a_finetuned_models_own_cnn(clip_frames, tmp_path):
+    """A model trained with finetune_cnn carries its CNN: the recurrent engine encodes faces with
+    it (its appearance features == model.encode of the crops); the baseline keeps the stock CNN."""
+    torch.manual_seed(0)
+    model = ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM, finetune_cnn=True))
+    with torch.no_grad():  # stand-in for fine-tuning: the CNN is no longer the shipped one
+        for p in model.cnn.parameters():
+            p.mul_(1 + 0.2 * torch.randn_like(p))
+    path = tmp_path / "finetuned.safetensors"
+    save_model(model.eval(), path)
+
+    pred = RecurrentPredictor(path)
+    assert pred.cnn is pred.model.cnn is not None
+    frames = clip_frames(SHORT_FACE_CLIP)[0][:3]
+    engines = {m: Engine(EngineConfig(model=m, weights=str(path), device="cpu")) for m in ("recurrent", "baseline")}
+    try:
+        assert engines["recurrent"].encoder.cnn is engines["recurrent"].predictor.model.cnn
+        feats = {m: [] for m in engines}
+        for bgr in frames:
+            for m, engine in engines.items():
+                engine.process(bgr)
+                feats[m].append(engine.last_features[1])
+        # the crops the engine fed the CNN: same frame, same (static-image) landmarker
+        faces = engines["recurrent"].landmarker.process(cv2.cvtColor(frames[-1], cv2.COLOR_BGR2RGB))
+        crops = face_crops(to_gray(frames[-1]), faces)
+    finally:
+        for engine in engines.values():
+            engine.landmarker.close()
+    assert len(crops) == 1 and feats["recurrent"][-1].shape == (1, 135)
+    with torch.no_grad():
+        own = model.encode(torch.from_numpy(crops))
+    stock = AppearanceEncoder("cpu")(crops)
+    torch.testing.assert_close(feats["recurrent"][-1], own, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(feats["baseline"][-1], stock, atol=1e-4, rtol=1e-4)
+    assert not torch.allclose(own, stock, atol=1e-2)

@@ -322,3 +322,100 @@ def test_tiny_training_lowers_loss():
     # and the class is right on the last real frame
     pred = out["logits"][torch.arange(n), lengths - 1].argmax(-1)
     assert (pred == tg["label"]).float().mean() > 0.9
+
+
+# ---------------------------------------------------------------- appearance CNN inside the model
+
+def _crops(n, seed=0):
+    """(n, 64, 64) uint8 grey crops: a face-like blob (ellipse, eyes, mouth) plus noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:64, :64]
+    out = []
+    for _ in range(n):
+        img = 40 + 150 * (((xx - 32) / 22.0) ** 2 + ((yy - 34) / 28.0) ** 2 < 1)
+        img = img - 90 * ((((xx - 22) ** 2 + (yy - 26) ** 2) < 12) | (((xx - 42) ** 2 + (yy - 26) ** 2) < 12))
+        img = img - 70 * ((abs(yy - 46 - rng.integers(-2, 3)) < 2 + rng.integers(0, 3)) & (abs(xx - 32) < 10))
+        out.append(np.clip(img + rng.normal(0, 12, img.shape), 0, 255).astype(np.uint8))
+    return np.stack(out)
+
+
+def test_models_without_the_flag_have_no_cnn():
+    from fer_ros.predictors import DEFAULT_MODEL
+
+    assert ModelConfig.from_dict({"geometry_dim": 8}).finetune_cnn is False  # configs saved before it
+    model = small_model()
+    assert model.cnn is None and not any(k.startswith("cnn.") for k in model.state_dict())
+    with pytest.raises(RuntimeError, match="finetune_cnn"):
+        model.encode(torch.zeros(1, 64, 64, dtype=torch.uint8))
+    if DEFAULT_MODEL.exists():  # the shipped model: no CNN of its own, loads as before
+        assert load_model(DEFAULT_MODEL).cnn is None
+    with pytest.raises(ValueError, match="appearance_dim"):
+        ModelConfig(geometry_dim=G, appearance_dim=64, finetune_cnn=True)
+
+
+def test_finetune_cnn_encode_equals_the_appearance_encoder_at_initialisation():
+    from fer_ros.features import AppearanceEncoder
+
+    model = small_model(finetune_cnn=True)
+    crops = _crops(6)
+    ref = AppearanceEncoder("cpu")(crops)  # the stock FER2013 CNN, as the datasets and the engine use
+    with torch.no_grad():
+        got = model.encode(torch.from_numpy(crops))
+        seq = model.encode(torch.from_numpy(crops).reshape(2, 3, 64, 64))  # any leading shape
+    assert got.shape == (6, 135) and seq.shape == (2, 3, 135)
+    torch.testing.assert_close(got, ref, atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(seq.reshape(6, 135), ref, atol=1e-5, rtol=1e-5)
+
+
+def test_finetune_cnn_batchnorm_stays_in_eval_mode():
+    model = small_model(finetune_cnn=True).train()
+    assert model.training and model.rnn.training
+    bns = [m for m in model.cnn.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert bns and not any(m.training for m in bns)
+    before = [m.running_mean.clone() for m in bns]
+    model(torch.zeros(1, 3, 135), torch.zeros(1, 3, G), crops=torch.from_numpy(_crops(3))[None])
+    assert all(torch.equal(b, m.running_mean) for b, m in zip(before, bns))
+
+
+def test_finetune_forward_encodes_face_frames_with_gradients():
+    model = small_model(finetune_cnn=True, dropout=0.0, stream_dropout=0.0)
+    crops = torch.from_numpy(_crops(2 * T)).reshape(2, T, 64, 64)
+    face = torch.ones(2, T, dtype=torch.bool)
+    face[0, 2] = face[1, 5:] = False  # a frame without a face, and padding
+    shift = torch.zeros(2, T, 135)
+    shift[..., -NUM_CLASSES + 3] = 2.0  # additive augmentation (the trainer's logit shift)
+    geo = torch.randn(2, T, G)
+    out = model(shift, geo, torch.tensor([T, 5]), crops=crops, face=face)
+    with torch.no_grad():
+        app = torch.where(face[..., None], model.encode(crops), torch.zeros(())) + shift
+        ref = model(app, geo, torch.tensor([T, 5]))
+    torch.testing.assert_close(out["logits"], ref["logits"], atol=1e-5, rtol=1e-5)
+    out["logits"].sum().backward()
+    grads = [p.grad for p in model.cnn.parameters()]
+    assert all(g is not None for g in grads) and sum(g.abs().sum() for g in grads) > 0
+
+
+def test_finetune_cnn_model_saves_and_loads_with_its_cnn(tmp_path):
+    from safetensors.torch import load_file
+
+    model = small_model(finetune_cnn=True)
+    with torch.no_grad():  # a "fine-tuned" CNN: not the shipped weights any more
+        for p in model.cnn.parameters():
+            p.mul_(1 + 0.2 * torch.randn_like(p))
+        model.cnn.bn1.running_mean.add_(0.5)
+    path = tmp_path / "ft.safetensors"
+    save_model(model, path)
+    saved = load_file(str(path))
+    cnn_keys = {f"cnn.{k}" for k in model.cnn.state_dict()}
+    assert cnn_keys and cnn_keys <= set(saved)
+    loaded = load_model(path)
+    assert loaded.cfg.finetune_cnn and loaded.cnn is not None and not loaded.cnn.training
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(loaded.state_dict()[k], v, atol=0, rtol=0)
+    crops = torch.from_numpy(_crops(4))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.encode(crops), model.encode(crops), atol=0, rtol=0)
+        stock = small_model(finetune_cnn=True).encode(crops)
+    assert not torch.allclose(loaded.encode(crops), stock, atol=1e-3)
