@@ -312,7 +312,7 @@ class _EngineRunner:
             events = cam.engine.close()
             if cam.last_header is not None:
                 self._events(cam, events, cam.last_header, cam.last_time)
-            cam.engine.landmarker.close()
+            cam.engine.release()
 
 
 def _keep_definition(conn, typestore) -> tuple[str, str]:

@@ -117,8 +117,12 @@ class Engine:
         return events
 
     def close(self) -> list[IntervalEvent]:
-        """End of stream: close open intervals."""
+        """End of stream: close open intervals (the engine stays usable for the next stream)."""
         return self.reset()
+
+    def release(self) -> None:
+        """Free MediaPipe's graphs now rather than at garbage collection; the engine is done."""
+        self.landmarker.close()
 
     # -- one frame -------------------------------------------------------------------
     def _find_faces(self, rgb: np.ndarray) -> list[Face]:

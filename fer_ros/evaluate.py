@@ -339,7 +339,7 @@ class ModelRunner:
         return out
 
     def close(self) -> None:
-        self.engine.landmarker.close()
+        self.engine.release()
 
     def start(self, video: EvalVideo) -> None:
         T = len(video)

@@ -511,6 +511,8 @@ class FerNode(Node):
                 closed += len(events)
             except Exception:  # the context may already be gone; nothing to report to
                 pass
+            if not self._worker.is_alive():  # never free MediaPipe under a frame in hand
+                cam.engine.release()
         if closed:  # give the "ended" events a moment to reach reliable subscribers before we exit
             try:
                 from rclpy.duration import Duration

@@ -21,6 +21,7 @@ def run_video(spec: str, out_dir: str | Path, cfg: EngineConfig | None = None, s
     ``stills``: every image is an independent photo; face state is reset between images.
     """
     source = open_input(spec, fps)
+    own_engine = engine is None
     engine = engine or Engine(cfg)
     log.info("input %s; model %s on %s", source.description, engine.model_name, engine.device)
     writer = ResultWriter(out_dir, source.fps, stills=stills)
@@ -37,6 +38,8 @@ def run_video(spec: str, out_dir: str | Path, cfg: EngineConfig | None = None, s
             writer.frame(result, frame.image if result.error is None else None, frame.name)
     finally:
         outputs = writer.close(engine.close())
+        if own_engine:
+            engine.release()
     if skipped:
         log.warning("%d frame(s) skipped (see the warnings above and 'error' in frames.jsonl)", skipped)
     return outputs

@@ -7,6 +7,7 @@ it into a skipped frame) instead of stopping the whole run.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -15,6 +16,8 @@ import cv2
 import numpy as np
 
 from .media import DEFAULT_INPUT, media_path
+
+log = logging.getLogger("fer_ros.sources")
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".pgm", ".ppm"}
 
@@ -66,6 +69,9 @@ def open_video(path_or_index: str | int) -> Source:
             while True:
                 ok, image = cap.read()
                 if not ok:
+                    if not live and count - index > max(2, count // 100):  # header count is approximate
+                        log.warning("%s: video ended after %d of %d frames (truncated or corrupt file?)",
+                                    path_or_index, index, count)
                     break
                 msec = cap.get(cv2.CAP_PROP_POS_MSEC)
                 stamp = msec / 1000.0 if (msec > 0 or index == 0) and not live else index / fps

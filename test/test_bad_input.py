@@ -191,7 +191,7 @@ def _frames_cv2_reads(path) -> int:
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_truncated_video_runs_to_where_it_breaks(tmp_path, model):
+def test_truncated_video_runs_to_where_it_breaks(tmp_path, model, caplog):
     data = media_path(SINGLE_FACE_CLIP).read_bytes()  # index at the front: a cut keeps it readable
     video = tmp_path / "truncated.mp4"
     video.write_bytes(data[: len(data) // 10])
@@ -207,6 +207,7 @@ def test_truncated_video_runs_to_where_it_breaks(tmp_path, model):
     for iv in read_jsonl(outputs["intervals"]):
         assert 0 <= iv["onset"] <= iv["apex"] <= iv["offset"] < readable
     assert _frames_cv2_reads(outputs["annotated"]) == readable
+    assert f"video ended after {readable} of 472 frames" in caplog.text
 
 
 def test_truncated_video_without_its_index_is_refused_clearly(tmp_path):
