@@ -14,6 +14,8 @@ can be measured by turning it off.
   for a whole sequence.
 - ``cnn_response``       the appearance CNN reacting to an animated expression as it
   does to a real one (see its docstring for why).
+- ``distractor_motion``  facial movement that is no expression: random action units that
+  match no class's pattern, added to the landmarks of a still stretch (labels unchanged).
 """
 
 from __future__ import annotations
@@ -22,10 +24,15 @@ import dataclasses
 
 import numpy as np
 
+from pathlib import Path
+
 from .classes import NEUTRAL, NUM_CLASSES, PHASES
-from .geometry import SHAPE_DIM, geometry_sequence
+from .geometry import EXPRESSIVE_POINTS, SHAPE_DIM, geometry_sequence
 
 ONSET = PHASES.index("onset")
+# 478 MediaPipe landmarks of a training person (tools/make_reference_face.py): where the AU
+# fields of fer_ros.synth are placed to move geometry features directly.
+REFERENCE_FACE = Path(__file__).resolve().parent / "data" / "reference_face.npy"
 
 
 def crop_and_resample(n: int, rng: np.random.Generator, tcfg: dict) -> np.ndarray:
@@ -138,3 +145,66 @@ def cnn_response(seq, rng: np.random.Generator, tcfg: dict) -> tuple[np.ndarray 
     if not add.any():
         return None, None
     return add, label
+
+
+class AuFields:
+    """Unit displacement of the geometry's expressive points for each action unit of the
+    generator (fer_ros.synth.FaceGeometry), in the canonical frame: the units of the shape
+    half of the geometry feature, so a field can be added to it directly."""
+
+    def __init__(self, landmarks: np.ndarray | None = None):
+        from .synth import EXPRESSION_AUS, FaceGeometry
+
+        lm = np.load(REFERENCE_FACE, allow_pickle=False) if landmarks is None else landmarks
+        face = FaceGeometry(lm)
+        self.names = sorted({au for aus in EXPRESSION_AUS.values() for au in aus})
+        self.fields = {au: face.au(au)[list(EXPRESSIVE_POINTS)].ravel().astype(np.float32) for au in self.names}
+        self.patterns = [frozenset(aus) for aus in EXPRESSION_AUS.values()]
+
+
+def _quiet_runs(intensity: np.ndarray, margin: int = 3) -> list[tuple[int, int]]:
+    """(start, stop) of the stretches at least `margin` frames away from every expression."""
+    busy = np.convolve((intensity > 0).astype(float), np.ones(2 * margin + 1), "same") > 0
+    runs, start = [], None
+    for t, b in enumerate(np.append(busy, True)):
+        if not b and start is None:
+            start = t
+        elif b and start is not None:
+            runs.append((start, t))
+            start = None
+    return runs
+
+
+def distractor_motion(seq, rng: np.random.Generator, tcfg: dict, au: AuFields | None):
+    """With p_distractor, one or two movements that are no expression: 1-3 random action
+    units whose set is no class's pattern (fer_ros.synth.EXPRESSION_AUS), gains U(0.4, 1.2),
+    along a smooth bump of 8-40 frames peaking at U(0.5, 1), added to the shape half of the
+    geometry in a stretch without expression; the offsets from the running neutral are
+    recomputed as streaming would. Labels stay (rest, no activity).
+
+    Why: the synthetic expressions are the only movements a face makes in the generated
+    data, so a model learns that any landmark movement is an expression, and reads real
+    movement (talking, sobbing, a head turn) as one."""
+    p = tcfg.get("p_distractor", 0.0)
+    if au is None or not p or rng.random() >= p or not seq.detected.all():
+        return seq
+    shapes = seq.geometry[:, :SHAPE_DIM].copy()
+    moved = False
+    for _ in range(1 + int(rng.random() < 0.5)):
+        runs = [(a, b) for a, b in _quiet_runs(seq.intensity) if b - a >= 8]
+        if not runs:
+            break
+        a, b = runs[int(rng.integers(len(runs)))]
+        length = int(rng.integers(8, min(40, b - a) + 1))
+        start = int(rng.integers(a, b - length + 1))
+        while True:
+            names = rng.choice(au.names, size=int(rng.integers(1, 4)), replace=False)
+            if frozenset(names) not in au.patterns:
+                break
+        disp = sum(rng.uniform(0.4, 1.2) * au.fields[n] for n in names)
+        bump = np.sin(np.pi * np.arange(length) / (length - 1)) ** 2 * rng.uniform(0.5, 1.0)
+        shapes[start:start + length] += bump[:, None] * disp[None]
+        moved = True
+    if not moved:
+        return seq
+    return dataclasses.replace(seq, geometry=geometry_sequence(shapes))

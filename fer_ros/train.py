@@ -102,7 +102,7 @@ DEFAULTS = {
         "feature_noise": 0.0, "class_balance_beta": 0.999, "ce_floor": 0.2,
         "rest_target": "cnn", "ce_relative_intensity": True,
         "p_logit_shift": 0.0, "logit_shift_max": 6.0, "p_reverse_offset": 0.0,
-        "p_cnn_response": 0.0, "p_cnn_conflict": 0.0, "cnn_response_min": 1.0, "cnn_response_max": 5.0,
+        "p_distractor": 0.0, "p_cnn_response": 0.0, "p_cnn_conflict": 0.0, "cnn_response_min": 1.0, "cnn_response_max": 5.0,
         "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0, "progress": True,
         "cnn_lr_scale": 0.1,  # model.finetune_cnn: the CNN's learning rate is lr * cnn_lr_scale
     },
@@ -206,11 +206,13 @@ def _targets(seq: ds.SequenceData, idx: np.ndarray, rest_target: str = "cnn",
     return dict(common, rest=rest, ce_weight=ce_weight)
 
 
-def training_item(seq: ds.SequenceData, rng: np.random.Generator, tcfg: dict) -> tuple:
+def training_item(seq: ds.SequenceData, rng: np.random.Generator, tcfg: dict,
+                  au: augment.AuFields | None = None) -> tuple:
     """One augmented training view of a sequence -> (sequence, frame indices, per-sequence CNN
     logit shift or None, per-frame CNN logit offsets or None), as ``collate`` takes it.
     The order of the draws is fixed (resumed runs replay them exactly)."""
     seq = augment.reverse_offsets(seq, rng, tcfg["p_reverse_offset"])
+    seq = augment.distractor_motion(seq, rng, tcfg, au)
     add, label = augment.cnn_response(seq, rng, tcfg)
     if label is not None:
         seq = dataclasses.replace(seq, label=label)
@@ -675,6 +677,7 @@ def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=max_lr, total_steps=tcfg["epochs"] * steps_per_epoch,
                                                 pct_start=0.15)
     rng = np.random.default_rng(tcfg["seed"])
+    au_fields = augment.AuFields() if tcfg["p_distractor"] else None
     log.info("train %d sequences (%d frames), held-out %d; class counts %s; weights %s; %d parameters",
              len(train_seqs), sum(map(len, train_seqs)), len(val_seqs), counts.astype(int).tolist(),
              np.round(cw.cpu().numpy(), 2).tolist(), sum(p.numel() for p in model.parameters()))
@@ -710,7 +713,7 @@ def _train(cfg, out_dir, rank, world, device, resume, progress, t_start, tqdm) -
         for b in range(0, len(order), tcfg["batch_size"]):
             items = []
             for i in order[b:b + tcfg["batch_size"]]:
-                items.append(training_item(train_seqs[i], erng, tcfg))
+                items.append(training_item(train_seqs[i], erng, tcfg, au_fields))
             app, geo, lengths, tg, *crops = collate(items, device, tcfg["feature_noise"], erng, rt, rel, finetune)
             out = net(app, geo, lengths, **cnn_inputs(crops, tg))
             loss, terms = total_loss(out, tg, **loss_kw)

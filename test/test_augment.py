@@ -116,3 +116,33 @@ def test_training_item_applies_the_response_to_the_batch():
     logits = app[0, :, -NUM_CLASSES:].numpy()
     assert np.allclose(logits[:, HAPPY], 3.0 * seq.intensity / 0.8, atol=1e-5)
     assert tg["label"][0, 10] == HAPPY
+
+
+def test_distractor_motion_moves_a_still_stretch_and_keeps_the_labels():
+    seq = _sequence(T=80)  # expression on frames 5..26: still frames 30..79
+    au = augment.AuFields()
+    tcfg = {"p_distractor": 1.0}
+    out = augment.distractor_motion(seq, np.random.default_rng(3), tcfg, au)
+    moved = np.flatnonzero(np.abs(out.geometry[:, :SHAPE_DIM] - seq.geometry[:, :SHAPE_DIM]).max(1) > 1e-7)
+    assert len(moved) >= 6 and moved.min() >= 26 + 3  # away from the expression
+    assert np.allclose(out.geometry, geometry_sequence(out.geometry[:, :SHAPE_DIM]))  # streamed neutral
+    for name in ("label", "intensity", "phase", "appearance"):
+        assert np.array_equal(getattr(out, name), getattr(seq, name))
+    # the same draws give the same motion; p = 0 or no AU fields leave the sequence alone
+    again = augment.distractor_motion(seq, np.random.default_rng(3), tcfg, au)
+    assert np.array_equal(again.geometry, out.geometry)
+    assert augment.distractor_motion(seq, np.random.default_rng(3), {"p_distractor": 0.0}, au) is seq
+    assert augment.distractor_motion(seq, np.random.default_rng(3), tcfg, None) is seq
+
+
+def test_au_fields_move_the_expected_points():
+    au = augment.AuFields()
+    assert np.load(augment.REFERENCE_FACE, allow_pickle=False).shape[0] == 478
+    from fer_ros.geometry import EXPRESSIVE_POINTS
+
+    def dy(name, point):  # canonical y displacement of one expressive point (y grows downwards)
+        return au.fields[name][2 * EXPRESSIVE_POINTS.index(point) + 1]
+    assert dy("AU1", 107) < -0.01   # inner brow raiser lifts the inner brow
+    assert dy("AU26", 17) > 0.03    # jaw drop lowers the lower lip
+    assert dy("AU12", 61) < -0.01   # lip corner puller lifts the lip corner
+    assert frozenset({"AU6", "AU12"}) in au.patterns
