@@ -14,6 +14,8 @@ can be measured by turning it off.
   for a whole sequence.
 - ``cnn_response``       the appearance CNN reacting to an animated expression as it
   does to a real one (see its docstring for why).
+- ``amplify_motion``     every landmark movement of a sequence scaled up (real faces move
+  more than the warps make MediaPipe measure).
 - ``distractor_motion``  facial movement that is no expression: random action units that
   match no class's pattern, added to the landmarks of a still stretch (labels unchanged).
 """
@@ -208,3 +210,20 @@ def distractor_motion(seq, rng: np.random.Generator, tcfg: dict, au: AuFields | 
     if not moved:
         return seq
     return dataclasses.replace(seq, geometry=geometry_sequence(shapes))
+
+
+def amplify_motion(seq, rng: np.random.Generator, tcfg: dict):
+    """With p_amplify, the shapes' movement away from the first frame is scaled by k, log k ~
+    U(0, log amplify_max), and the running-neutral offsets recomputed; labels unchanged.
+
+    Why: MediaPipe measures the generated expressions as small landmark movements
+    (offset-from-neutral norm at the apex: median 0.8 on the train split), while real
+    expressions on the sample clip move the same points about twice as far (median 1.4 over
+    all its frames). Without this the geometry of a real face lies outside everything seen
+    in training."""
+    p = tcfg.get("p_amplify", 0.0)
+    if not p or rng.random() >= p or not seq.detected.all():
+        return seq
+    k = float(np.exp(rng.uniform(0.0, np.log(tcfg["amplify_max"]))))
+    shapes = seq.geometry[:, :SHAPE_DIM]
+    return dataclasses.replace(seq, geometry=geometry_sequence(shapes[:1] + k * (shapes - shapes[:1])))

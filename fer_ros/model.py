@@ -53,6 +53,11 @@ class ModelConfig:
     appearance_features: bool = True   # False: the appearance stream sees only the 7 CNN logits
     geometry_shape: bool = True        # False: the geometry stream sees only the offset-from-
                                        # neutral half (second half of the geometry vector)
+    # Which streams the class head reads: "both" (one MV-LSTM over both streams feeds every
+    # head) or "appearance": the class head reads a second MV-LSTM that sees the appearance
+    # stream only, while intensity / activity / phase read the joint one. Geometry then
+    # decides *when* (spotting) and the CNN's real-face semantics decide *what*.
+    class_from: str = "both"
     # The model owns the appearance CNN (mini-Xception, from the FER2013 weights) and trains it
     # end to end from face crops; False: precomputed features of the stock, frozen CNN.
     # Off for configs saved before it existed.
@@ -61,6 +66,8 @@ class ModelConfig:
     def __post_init__(self):
         if not 0 <= self.stream_dropout <= 0.5:  # the two streams are dropped exclusively
             raise ValueError(f"stream_dropout must be in [0, 0.5], got {self.stream_dropout}")
+        if self.class_from not in ("both", "appearance"):
+            raise ValueError(f"class_from must be 'both' or 'appearance', got {self.class_from!r}")
         if self.finetune_cnn and self.appearance_dim != FEATURE_DIM:
             raise ValueError(f"finetune_cnn: the mini-Xception gives {FEATURE_DIM} features, "
                              f"appearance_dim is {self.appearance_dim}")
@@ -81,6 +88,47 @@ class ModelConfig:
         return cls(**d)
 
 
+class SplitCores(nn.Module):
+    """Two MV-LSTMs side by side behind the MVLSTM interface: ``joint`` reads the whole
+    input (both streams), ``appearance`` only its first ``split`` features (the appearance
+    stream). Outputs and states are concatenated on the feature axis, joint first, so
+    callers (the state pool, StepModule) still see one (h, c, m)."""
+
+    def __init__(self, split: int, input_size: int, hidden: int, num_layers: int, mode_size, mode_readout):
+        super().__init__()
+        self.split = split
+        self.joint = MVLSTM(input_size, hidden, num_layers, mode_size, mode_readout)
+        self.appearance = MVLSTM(split, hidden, num_layers, mode_size, mode_readout)
+        self.sizes = (hidden, hidden, mode_size or hidden)  # of h, c, m in the joint core
+
+    def init_state(self, batch: int, device=None) -> State:
+        a, b = self.joint.init_state(batch, device), self.appearance.init_state(batch, device)
+        return tuple(torch.cat([x, y], -1) for x, y in zip(a, b))
+
+    def _parts(self, state: Optional[State]):
+        if state is None:
+            return None, None
+        return (tuple(s[..., :k] for s, k in zip(state, self.sizes)),
+                tuple(s[..., k:] for s, k in zip(state, self.sizes)))
+
+    @staticmethod
+    def _join(a: State, b: State) -> State:
+        return tuple(torch.cat([x, y], -1) for x, y in zip(a, b))
+
+    def step(self, x: Tensor, state: Optional[State] = None) -> Tuple[Tensor, State]:
+        sa, sb = self._parts(state)
+        ha, sa = self.joint.step(x, sa)
+        hb, sb = self.appearance.step(x[..., :self.split], sb)
+        return torch.cat([ha, hb], -1), self._join(sa, sb)
+
+    def forward(self, x: Tensor, lengths: Optional[Tensor] = None,
+                state: Optional[State] = None) -> Tuple[Tensor, State]:
+        sa, sb = self._parts(state)
+        ha, sa = self.joint(x, lengths, sa)
+        hb, sb = self.appearance(x[..., :self.split], lengths, sb)
+        return torch.cat([ha, hb], -1), self._join(sa, sb)
+
+
 def _stream(in_dim: int, out_dim: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(in_dim, out_dim), nn.LayerNorm(out_dim), nn.ReLU())
 
@@ -96,13 +144,22 @@ class ExpressionModel(nn.Module):
         self.geometry = _stream(cfg.geometry_dim if cfg.geometry_shape else cfg.geometry_dim // 2,
                                 cfg.stream_dim)
         self.drop = nn.Dropout(cfg.dropout)
-        self.rnn = MVLSTM(2 * cfg.stream_dim, cfg.hidden, cfg.num_layers, cfg.mode_size,
-                          cfg.mode_readout)
-        self.heads = nn.Linear(cfg.hidden, sum(self.HEAD_SIZES))  # all heads in one matmul
+        if cfg.class_from == "appearance":
+            self.rnn = SplitCores(cfg.stream_dim, 2 * cfg.stream_dim, cfg.hidden, cfg.num_layers,
+                                  cfg.mode_size, cfg.mode_readout)
+            self.heads = nn.Linear(cfg.hidden, sum(self.HEAD_SIZES[1:]))  # from the joint core
+            self.class_head = nn.Linear(cfg.hidden, NUM_CLASSES)         # from the appearance core
+            class_rows = self.class_head
+        else:
+            self.rnn = MVLSTM(2 * cfg.stream_dim, cfg.hidden, cfg.num_layers, cfg.mode_size,
+                              cfg.mode_readout)
+            self.heads = nn.Linear(cfg.hidden, sum(self.HEAD_SIZES))  # all heads in one matmul
+            self.class_head = None
+            class_rows = self.heads
         if cfg.residual_cnn_logits:
             with torch.no_grad():  # start as the frame-wise CNN: the class rows add nothing yet
-                self.heads.weight[:NUM_CLASSES].zero_()
-                self.heads.bias[:NUM_CLASSES].zero_()
+                class_rows.weight[:NUM_CLASSES].zero_()
+                class_rows.bias[:NUM_CLASSES].zero_()
         # finetune_cnn: the appearance CNN, starting from the shipped FER2013 weights (a loaded
         # model then overwrites them with its own); None: appearance vectors come precomputed.
         self.cnn = load_mini_xception() if cfg.finetune_cnn else None
@@ -165,7 +222,12 @@ class ExpressionModel(nn.Module):
         return self.drop(torch.cat([a, g], dim=-1)), cnn
 
     def _heads(self, h: Tensor, cnn_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
-        logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
+        if self.class_head is None:
+            logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
+        else:
+            H = self.cfg.hidden
+            logits = self.class_head(self.drop(h[..., H:]))
+            inten, act, phase = self.heads(self.drop(h[..., :H])).split(self.HEAD_SIZES[1:], dim=-1)
         if cnn_logits is not None:
             b = self.cfg.head_logit_bound
             if b > 0:

@@ -94,7 +94,7 @@ DEFAULTS = {
     "model": {"hidden": 96, "stream_dim": 48, "num_layers": 1, "mode_size": None, "mode_readout": False,
               "dropout": 0.1, "stream_dropout": 0.15, "residual_cnn_logits": True,
               "appearance_features": True, "geometry_shape": True, "head_logit_bound": 0.0,
-              "finetune_cnn": False},
+              "finetune_cnn": False, "class_from": "both"},
     "train": {
         "epochs": 30, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-2, "grad_clip": 1.0,
         "seed": 0, "device": "auto", "threads": 0,
@@ -102,7 +102,7 @@ DEFAULTS = {
         "feature_noise": 0.0, "class_balance_beta": 0.999, "ce_floor": 0.2,
         "rest_target": "cnn", "ce_relative_intensity": True,
         "p_logit_shift": 0.0, "logit_shift_max": 6.0, "p_reverse_offset": 0.0,
-        "p_distractor": 0.0, "p_cnn_response": 0.0, "p_cnn_conflict": 0.0, "cnn_response_min": 1.0, "cnn_response_max": 5.0,
+        "p_distractor": 0.0, "p_amplify": 0.0, "amplify_max": 3.0, "p_cnn_response": 0.0, "p_cnn_conflict": 0.0, "cnn_response_min": 1.0, "cnn_response_max": 5.0,
         "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0, "progress": True,
         "cnn_lr_scale": 0.1,  # model.finetune_cnn: the CNN's learning rate is lr * cnn_lr_scale
     },
@@ -213,6 +213,7 @@ def training_item(seq: ds.SequenceData, rng: np.random.Generator, tcfg: dict,
     The order of the draws is fixed (resumed runs replay them exactly)."""
     seq = augment.reverse_offsets(seq, rng, tcfg["p_reverse_offset"])
     seq = augment.distractor_motion(seq, rng, tcfg, au)
+    seq = augment.amplify_motion(seq, rng, tcfg)
     add, label = augment.cnn_response(seq, rng, tcfg)
     if label is not None:
         seq = dataclasses.replace(seq, label=label)

@@ -146,3 +146,15 @@ def test_au_fields_move_the_expected_points():
     assert dy("AU26", 17) > 0.03    # jaw drop lowers the lower lip
     assert dy("AU12", 61) < -0.01   # lip corner puller lifts the lip corner
     assert frozenset({"AU6", "AU12"}) in au.patterns
+
+
+def test_amplify_motion_scales_movement_from_the_first_frame():
+    seq = _sequence()
+    out = augment.amplify_motion(seq, np.random.default_rng(0), {"p_amplify": 1.0, "amplify_max": 3.0})
+    move, move0 = out.geometry[:, :SHAPE_DIM] - out.geometry[:1, :SHAPE_DIM], \
+        seq.geometry[:, :SHAPE_DIM] - seq.geometry[:1, :SHAPE_DIM]
+    k = np.linalg.norm(move) / np.linalg.norm(move0)
+    assert 1.0 < k <= 3.0 and np.allclose(move, k * move0, atol=1e-5)
+    assert np.allclose(out.geometry, geometry_sequence(out.geometry[:, :SHAPE_DIM]))
+    assert np.array_equal(out.label, seq.label) and np.array_equal(out.intensity, seq.intensity)
+    assert augment.amplify_motion(seq, np.random.default_rng(0), {"p_amplify": 0.0}) is seq

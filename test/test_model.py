@@ -91,8 +91,9 @@ def test_mode_state_receives_input_and_gradients():
 
 # ---------------------------------------------------------------- model
 
-def test_model_steps_equal_forward():
-    model = small_model()
+@pytest.mark.parametrize("class_from", ["both", "appearance"])
+def test_model_steps_equal_forward(class_from):
+    model = small_model(class_from=class_from)
     app, geo = inputs()
     with torch.no_grad():
         full = model(app, geo, LENGTHS)
@@ -126,6 +127,21 @@ def test_stream_dropout_zeroes_whole_streams():
     assert a_off.any() and g_off.any() and not (a_off & g_off).any()
 
 
+def test_class_from_appearance_reads_the_class_from_appearance_only():
+    model = small_model(class_from="appearance")  # no CNN residual: the logits are the head's own
+    app, geo = inputs()
+    with torch.no_grad():
+        a, b = model(app, geo), model(app, 3 * geo + 1)
+        c = model(app + torch.randn_like(app), geo)
+    torch.testing.assert_close(a["logits"], b["logits"], atol=0, rtol=0)  # geometry: no say in the class
+    assert (a["activity"] - b["activity"]).abs().max() > 1e-4              # ...but in the spotting heads
+    assert (a["logits"] - c["logits"]).abs().max() > 1e-3                  # appearance does
+    state = model.init_state(3)
+    assert [s.shape[-1] for s in state] == [64, 64, 64]  # joint and appearance cores side by side
+    with pytest.raises(ValueError, match="class_from"):
+        ModelConfig(geometry_dim=G, class_from="geometry")
+
+
 def test_config_roundtrip():
     cfg = ModelConfig(geometry_dim=120, dropout=0.3)
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
@@ -133,8 +149,9 @@ def test_config_roundtrip():
         ModelConfig.from_dict({"geometry_dim": 1, "bogus": 2})
 
 
-def test_save_load_roundtrip(tmp_path):
-    model = small_model(mode_size=8, mode_readout=True)
+@pytest.mark.parametrize("class_from", ["both", "appearance"])
+def test_save_load_roundtrip(tmp_path, class_from):
+    model = small_model(mode_size=8, mode_readout=True, class_from=class_from)
     path = tmp_path / "m.safetensors"
     save_model(model, path, {"dataset": "toy", "epoch": 3})
     loaded = load_model(path)
@@ -164,8 +181,9 @@ def test_load_errors_name_the_path(tmp_path):
 
 # torch.jit is deprecated in torch 2.x but is still what the brief asks for.
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")
-def test_jit_trace_step():
-    model = small_model()
+@pytest.mark.parametrize("class_from", ["both", "appearance"])
+def test_jit_trace_step(class_from):
+    model = small_model(class_from=class_from, mode_size=8)
     wrapper = StepModule(model).eval()
     ex = wrapper.example_inputs(2)
     traced = torch.jit.trace(wrapper, ex)
@@ -183,8 +201,9 @@ def test_jit_trace_step():
     assert traced(*wrapper.example_inputs(5))[0].shape == (5, NUM_CLASSES)
 
 
-def test_torch_export_step():
-    wrapper = StepModule(small_model()).eval()
+@pytest.mark.parametrize("class_from", ["both", "appearance"])
+def test_torch_export_step(class_from):
+    wrapper = StepModule(small_model(class_from=class_from)).eval()
     ex = wrapper.example_inputs(2)
     prog = torch.export.export(wrapper, ex)
     torch.testing.assert_close(prog.module()(*ex)[0], wrapper(*ex)[0], atol=1e-6, rtol=0)
