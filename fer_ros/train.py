@@ -437,64 +437,6 @@ def selection_score(m: dict) -> float:
     return float(np.mean(vals)) if vals else 0.0
 
 
-# ----------------------------------------------------------------------------- real faces
-
-@torch.no_grad()
-def still_predictions(model: ExpressionModel, images: dict, landmarker=None, encoder=None) -> dict:
-    """Single-frame check on real stills: {name: {"model": probs, "cnn": probs}} or None per image.
-
-    Each image is a one-frame sequence from a fresh state, exactly as a face's first frame
-    when streaming: largest face, aligned crop -> CNN, geometry with a new RunningNeutral
-    (so the offset from neutral is zero).
-    """
-    import cv2
-
-    from .features import AppearanceEncoder, face_crops
-    from .geometry import RunningNeutral, normalised_shape
-    from .landmarks import FaceLandmarker
-
-    own = landmarker is None
-    landmarker = landmarker or FaceLandmarker()
-    encoder = encoder or AppearanceEncoder(cnn=model.cnn)  # the model's own CNN when fine-tuned
-    model.eval()
-    out = {}
-    try:
-        for name, bgr in images.items():
-            faces = landmarker.process(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            if not faces:
-                out[name] = None
-                continue
-            face = max(faces, key=lambda f: f.box[2] * f.box[3])
-            app = encoder(face_crops(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), [face])).cpu()
-            geo = torch.from_numpy(RunningNeutral().update(normalised_shape(face.landmarks)))[None]
-            res, _ = model.step(app, geo, model.init_state(1))
-            out[name] = {"model": torch.softmax(res["logits"], -1)[0].numpy(),
-                         "cnn": torch.softmax(app[0, -NUM_CLASSES:], -1).numpy(),
-                         "intensity": float(res["intensity"][0]), "activity": float(res["activity"][0])}
-    finally:
-        if own:
-            landmarker.close()
-    return out
-
-
-def real_face_stills(media=None) -> dict:
-    """The test-only real stills: skimage's astronaut and the posed *-ph.jpg of the media."""
-    import cv2
-    from skimage import data as skdata
-
-    from .media import media_dir
-
-    images = {"astronaut": cv2.cvtColor(skdata.astronaut(), cv2.COLOR_RGB2BGR)}
-    for p in sorted(Path(media or media_dir()).glob("*-ph.jpg")):
-        images[p.name] = cv2.imread(str(p), cv2.IMREAD_COLOR)
-    return images
-
-
-def describe(probs: np.ndarray) -> str:
-    top = np.argsort(probs)[::-1][:2]
-    return ", ".join(f"{CLASS_NAMES[i]} {probs[i]:.2f}" for i in top)
-
-
 # ----------------------------------------------------------------------------- training
 
 def _device(name: str) -> torch.device:
