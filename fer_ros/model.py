@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from .appearance import FEATURE_DIM, load_mini_xception, scale
-from .classes import CLASS_NAMES, NUM_CLASSES, PHASES
+from .classes import CLASS_NAMES, NEUTRAL, NUM_CLASSES, PHASES
 from .mvlstm import MVLSTM, State
 
 FORMAT = "fer_ros.ExpressionModel/1"
@@ -49,6 +49,13 @@ class ModelConfig:
     # head -> B * tanh(head / B) (0 = unbounded), so a model trained on synthetic warps can
     # refine the CNN's answer on real faces but not overturn a confident one.
     head_logit_bound: float = 0.0
+    # With a bound: the bound for a face whose FIRST frame the CNN reads as not neutral
+    # (P(neutral) < 0.5; 0 = no such rule). The recurrent model reads expressions as changes
+    # from where the face started; when it started mid-expression that reference is itself an
+    # expression, and changes from it (sobbing while crying) say little about the class, so
+    # the model may then only refine the CNN. The first frame's P(neutral) is kept in the
+    # state (its 4th tensor), so streaming and batch agree.
+    expressive_rest_bound: float = 0.0
     # Input selection against identity shortcuts with few training people (defaults = all inputs):
     appearance_features: bool = True   # False: the appearance stream sees only the 7 CNN logits
     geometry_shape: bool = True        # False: the geometry stream sees only the offset-from-
@@ -66,6 +73,8 @@ class ModelConfig:
     def __post_init__(self):
         if not 0 <= self.stream_dropout <= 0.5:  # the two streams are dropped exclusively
             raise ValueError(f"stream_dropout must be in [0, 0.5], got {self.stream_dropout}")
+        if self.expressive_rest_bound < 0 or self.head_logit_bound < 0:
+            raise ValueError("head_logit_bound and expressive_rest_bound must be >= 0")
         if self.class_from not in ("both", "appearance"):
             raise ValueError(f"class_from must be 'both' or 'appearance', got {self.class_from!r}")
         if self.finetune_cnn and self.appearance_dim != FEATURE_DIM:
@@ -221,7 +230,22 @@ class ExpressionModel(nn.Module):
                 cnn = cnn * keep_a
         return self.drop(torch.cat([a, g], dim=-1)), cnn
 
-    def _heads(self, h: Tensor, cnn_logits: Optional[Tensor] = None) -> Dict[str, Tensor]:
+    def _bound(self, start: Tensor) -> Tensor | float:
+        """The class head's bound per face from the state's start tensor (1 + the first frame's
+        CNN P(neutral)), shaped (N, 1) to broadcast over classes."""
+        b, low = self.cfg.head_logit_bound, self.cfg.expressive_rest_bound
+        if not low:
+            return b
+        first_neutral = start[0] - 1.0  # (N, 1)
+        return torch.where(first_neutral >= 0.5, torch.full_like(first_neutral, b),
+                           torch.full_like(first_neutral, low))
+
+    def _start(self, appearance_t0: Tensor, start: Optional[Tensor]) -> Tensor:
+        """(1, N, 1) state tensor: 1 + P(neutral) of the face's first frame (0 = none seen yet)."""
+        p = torch.softmax(appearance_t0[..., -NUM_CLASSES:], -1)[..., NEUTRAL:NEUTRAL + 1][None] + 1.0
+        return p if start is None else torch.where(start > 0, start, p)
+
+    def _heads(self, h: Tensor, cnn_logits: Optional[Tensor] = None, bound=None) -> Dict[str, Tensor]:
         if self.class_head is None:
             logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
         else:
@@ -229,8 +253,10 @@ class ExpressionModel(nn.Module):
             logits = self.class_head(self.drop(h[..., H:]))
             inten, act, phase = self.heads(self.drop(h[..., :H])).split(self.HEAD_SIZES[1:], dim=-1)
         if cnn_logits is not None:
-            b = self.cfg.head_logit_bound
-            if b > 0:
+            b = self.cfg.head_logit_bound if bound is None else bound
+            if self.cfg.head_logit_bound > 0:
+                if torch.is_tensor(b) and logits.dim() == 3:
+                    b = b[:, None]  # (N, 1) -> (N, 1, 1) over frames
                 logits = b * torch.tanh(logits / b)
             logits = logits + cnn_logits
         act = act.squeeze(-1)
@@ -243,7 +269,10 @@ class ExpressionModel(nn.Module):
         }
 
     def init_state(self, n: int, device=None) -> State:
-        return self.rnn.init_state(n, device)
+        """(h, c, m, start): the MV-LSTM state, then (1, n, 1) 1 + the first frame's CNN
+        P(neutral) (0 = no frame yet; see expressive_rest_bound)."""
+        h, c, m = self.rnn.init_state(n, device)
+        return h, c, m, torch.zeros(1, n, 1, device=h.device, dtype=h.dtype)
 
     def forward(self, appearance: Tensor, geometry: Tensor, lengths: Optional[Tensor] = None,
                 state: Optional[State] = None, crops: Optional[Tensor] = None,
@@ -259,31 +288,33 @@ class ExpressionModel(nn.Module):
         if crops is not None:
             appearance = appearance + self._encode_faces(crops, face)
         x, cnn = self._streams(appearance, geometry)
-        h, _ = self.rnn(x, lengths, state)
-        return self._heads(h, cnn)
+        start = self._start(appearance[:, 0], None if state is None else state[3])
+        h, _ = self.rnn(x, lengths, None if state is None else state[:3])
+        return self._heads(h, cnn, self._bound(start))
 
     def step(self, appearance: Tensor, geometry: Tensor, state: Optional[State] = None
              ) -> Tuple[Dict[str, Tensor], State]:
         """One frame for N faces: appearance (N, 135), geometry (N, G) -> (dict, state)."""
         x, cnn = self._streams(appearance, geometry)
-        h, state = self.rnn.step(x, state)
-        return self._heads(h, cnn), state
+        start = self._start(appearance, None if state is None else state[3])
+        h, rnn_state = self.rnn.step(x, None if state is None else state[:3])
+        return self._heads(h, cnn, self._bound(start)), (*rnn_state, start)
 
 
 class StepModule(nn.Module):
     """Tensor-only wrapper of `ExpressionModel.step` for torch.jit.trace / ONNX export.
 
-    forward(appearance, geometry, h, c, m) ->
-        (logits, intensity, activity, phase_logits, h, c, m)
+    forward(appearance, geometry, h, c, m, start) ->
+        (logits, intensity, activity, phase_logits, h, c, m, start)
     """
 
     def __init__(self, model: ExpressionModel):
         super().__init__()
         self.model = model
 
-    def forward(self, appearance: Tensor, geometry: Tensor, h: Tensor, c: Tensor, m: Tensor):
-        out, (h, c, m) = self.model.step(appearance, geometry, (h, c, m))
-        return out["logits"], out["intensity"], out["activity"], out["phase_logits"], h, c, m
+    def forward(self, appearance: Tensor, geometry: Tensor, h: Tensor, c: Tensor, m: Tensor, start: Tensor):
+        out, (h, c, m, start) = self.model.step(appearance, geometry, (h, c, m, start))
+        return out["logits"], out["intensity"], out["activity"], out["phase_logits"], h, c, m, start
 
     def example_inputs(self, n: int = 1):
         cfg = self.model.cfg

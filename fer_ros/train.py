@@ -93,7 +93,7 @@ DEFAULTS = {
     },
     "model": {"hidden": 96, "stream_dim": 48, "num_layers": 1, "mode_size": None, "mode_readout": False,
               "dropout": 0.1, "stream_dropout": 0.15, "residual_cnn_logits": True,
-              "appearance_features": True, "geometry_shape": True, "head_logit_bound": 0.0,
+              "appearance_features": True, "geometry_shape": True, "head_logit_bound": 0.0, "expressive_rest_bound": 0.0,
               "finetune_cnn": False, "class_from": "both"},
     "train": {
         "epochs": 30, "batch_size": 16, "lr": 2e-3, "weight_decay": 1e-2, "grad_clip": 1.0,

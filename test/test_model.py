@@ -91,9 +91,13 @@ def test_mode_state_receives_input_and_gradients():
 
 # ---------------------------------------------------------------- model
 
-@pytest.mark.parametrize("class_from", ["both", "appearance"])
-def test_model_steps_equal_forward(class_from):
-    model = small_model(class_from=class_from)
+@pytest.mark.parametrize("class_from, gate", [("both", False), ("appearance", False), ("both", True)])
+def test_model_steps_equal_forward(class_from, gate):
+    kw = dict(residual_cnn_logits=True, head_logit_bound=2.0, expressive_rest_bound=0.5) if gate else {}
+    model = small_model(class_from=class_from, **kw)
+    if gate:
+        with torch.no_grad():  # the zero-initialised class rows would hide the bound
+            model.heads.weight.normal_(0, 3.0)
     app, geo = inputs()
     with torch.no_grad():
         full = model(app, geo, LENGTHS)
@@ -101,7 +105,8 @@ def test_model_steps_equal_forward(class_from):
             outs, _ = run_steps(model.step, (app[n:n + 1], geo[n:n + 1]), model.init_state(1), L)
             for t, o in enumerate(outs):
                 for k in ("logits", "intensity", "activity", "phase_logits"):
-                    torch.testing.assert_close(o[k][0], full[k][n, t], atol=1e-6, rtol=0)
+                    # (scaled-up head weights in the gate case: larger values, same relative error)
+                    torch.testing.assert_close(o[k][0], full[k][n, t], atol=1e-5 if gate else 1e-6, rtol=0)
         # batched streaming of equal-length sequences too
         outs, _ = run_steps(model.step, (app, geo), model.init_state(3), T)
         full = model(app, geo)
@@ -137,9 +142,33 @@ def test_class_from_appearance_reads_the_class_from_appearance_only():
     assert (a["activity"] - b["activity"]).abs().max() > 1e-4              # ...but in the spotting heads
     assert (a["logits"] - c["logits"]).abs().max() > 1e-3                  # appearance does
     state = model.init_state(3)
-    assert [s.shape[-1] for s in state] == [64, 64, 64]  # joint and appearance cores side by side
+    assert [s.shape[-1] for s in state[:3]] == [64, 64, 64]  # joint and appearance cores side by side
     with pytest.raises(ValueError, match="class_from"):
         ModelConfig(geometry_dim=G, class_from="geometry")
+
+
+def test_expressive_rest_bound_follows_the_first_frame():
+    """A face whose first frame the CNN reads as neutral gets the full bound, one first seen
+    mid-expression the small one, for the whole sequence and in streaming too."""
+    model = small_model(residual_cnn_logits=True, head_logit_bound=3.0, expressive_rest_bound=0.5)
+    with torch.no_grad():
+        model.heads.weight.normal_(0, 5.0)
+        model.heads.bias[:NUM_CLASSES].normal_(0, 5.0)
+    app, geo = inputs(2, 6)
+    app[..., -NUM_CLASSES:] = 0
+    app[0, 0, -NUM_CLASSES + 0] = 5.0  # face 0: first frame neutral (CLASS_NAMES[0])
+    app[1, 0, -NUM_CLASSES + 4] = 5.0  # face 1: first frame happy
+    app[:, 1:, -NUM_CLASSES + 4] = 5.0  # both look happy afterwards: only the first frame differs
+    with torch.no_grad():
+        out = model(app, geo)
+        shift = out["logits"] - app[..., -NUM_CLASSES:]
+    assert shift[0].abs().max() > 1.0 and shift[0].abs().max() <= 3.0
+    assert shift[1].abs().max() <= 0.5 + 1e-6
+    state = model.init_state(2)
+    for t in range(6):
+        o, state = model.step(app[:, t], geo[:, t], state)
+        torch.testing.assert_close(o["logits"], out["logits"][:, t], atol=1e-5, rtol=0)
+    assert state[3][0, :, 0].tolist() == pytest.approx([2.0, 1.0], abs=0.05)  # 1 + P(neutral) of frame 0
 
 
 def test_config_roundtrip():
