@@ -165,6 +165,28 @@ def test_cli_eval_generated_end_to_end(tmp_path, weights):
         assert img is not None and img.shape[0] > 200 and img.shape[1] > 300
 
 
+def test_cli_eval_segments_on_a_real_smile_with_the_shipped_model(tmp_path):
+    """The shipped weights on real footage: a man neutral, then smiling (by-eye labels that
+    ship in fer_ros/data/). The model must read the smile as happy like the CNN does, spot
+    it, and score no intensity (segment labels have none)."""
+    labels = Path(ev.__file__).parent / "data" / "train_person_smile_labels.csv"
+    out = tmp_path / "eval"
+    proc = fer_ros("eval", "--dataset", "segments", labels, "--out", out, "-q")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    model = report["model"]
+    assert report["model"]["dataset"]["name"] == "segments"
+    for key in ("model", "baseline"):
+        r = report[key]
+        assert r["frames"] == 72 and r["frames_without_face"] == 0
+        assert r["frames_scored"] == 16 + 46  # neutral 0..15, happy 21..66; the rest unlabelled
+        assert r["intensity_frames_scored"] == 0 and r["intensity_mae"] is None
+        assert r["frame_accuracy"] >= 0.9, (key, r["frame_accuracy"])
+    cm = np.array(model["confusion_matrix"])
+    assert cm[CLASS_NAMES.index("happy"), CLASS_NAMES.index("happy")] >= 0.9 * 46
+    assert model["spotting"]["tp"] == 1  # the smile, spotted with IoU >= 0.5
+
+
 def test_generated_set_uses_held_out_faces_only():
     train_face = Identity("single_face", "single_face", "train", np.zeros((8, 8, 3), np.uint8),
                           np.zeros((478, 3), np.float32), np.full(7, 1 / 7, np.float32), 0)
