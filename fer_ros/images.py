@@ -38,7 +38,11 @@ def as_bgr(image) -> np.ndarray:
         if img.dtype == np.uint16:
             img = (img >> 8).astype(np.uint8)
         elif np.issubdtype(img.dtype, np.floating):
-            img = (np.clip(np.nan_to_num(img), 0.0, 1.0) * 255).astype(np.uint8)
+            img = np.nan_to_num(img)
+            # OpenCV's float convention is 0..1; a float frame with values above 1 is one of
+            # 0..255 (e.g. a uint8 image cast to float), not a white one.
+            top = 255.0 if img.max(initial=0.0) > 1.0 + 1e-3 else 1.0
+            img = (np.clip(img / top, 0.0, 1.0) * 255).astype(np.uint8)
         else:
             raise BadFrame(f"unsupported pixel type {img.dtype}")
     if img.ndim == 2:

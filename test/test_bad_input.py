@@ -104,7 +104,7 @@ def test_engine_skips_bad_frame_and_keeps_the_face_id(engine, face_frame, name, 
     assert after.error is None and [f.id for f in after.faces] == [fid]
 
 
-@pytest.mark.parametrize("layout", ["grey", "grey-hw1", "bgra", "uint16", "float64", "float32"])
+@pytest.mark.parametrize("layout", ["grey", "grey-hw1", "bgra", "uint16", "float64", "float32", "float32-255"])
 def test_engine_finds_the_face_in_every_supported_layout(engine, face_frame, layout):
     ref = engine.process(face_frame)
     (face,) = ref.faces
@@ -112,7 +112,7 @@ def test_engine_finds_the_face_in_every_supported_layout(engine, face_frame, lay
     grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     image = {"grey": grey, "grey-hw1": grey[:, :, None], "bgra": cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
              "uint16": bgr.astype(np.uint16) * 257, "float64": bgr / 255.0,
-             "float32": (bgr / 255.0).astype(np.float32)}[layout]
+             "float32": (bgr / 255.0).astype(np.float32), "float32-255": bgr.astype(np.float32)}[layout]
     out = engine.process(image)
     assert out.error is None
     assert [f.id for f in out.faces] == [face.id]
