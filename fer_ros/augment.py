@@ -23,10 +23,9 @@ can be measured by turning it off.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
-
-from pathlib import Path
 
 from .classes import NEUTRAL, NUM_CLASSES, PHASES
 from .geometry import EXPRESSIVE_POINTS, SHAPE_DIM, geometry_sequence
