@@ -628,6 +628,13 @@ def _plt():
     return plt
 
 
+def _save(plt, fig, path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return Path(path)
+
+
 def plot_on_the_fly(report: dict, path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -648,10 +655,7 @@ def plot_on_the_fly(report: dict, path) -> Path:
     ax.set_xlim(0, 105)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)
 
 
 def plot_confusion(report: dict, path) -> Path:
@@ -673,7 +677,4 @@ def plot_confusion(report: dict, path) -> Path:
         ax.set_title(f"{title}: frame accuracy {_fmt(acc, True)}%")
         ax.set_xlabel("predicted")
         ax.set_ylabel("true (dominant class per frame)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
+    return _save(plt, fig, path)

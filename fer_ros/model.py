@@ -245,7 +245,7 @@ class ExpressionModel(nn.Module):
         p = torch.softmax(appearance_t0[..., -NUM_CLASSES:], -1)[..., NEUTRAL:NEUTRAL + 1][None] + 1.0
         return p if start is None else torch.where(start > 0, start, p)
 
-    def _heads(self, h: Tensor, cnn_logits: Optional[Tensor] = None, bound=None) -> Dict[str, Tensor]:
+    def _heads(self, h: Tensor, cnn_logits: Optional[Tensor], bound: Tensor | float) -> Dict[str, Tensor]:
         if self.class_head is None:
             logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
         else:
@@ -253,10 +253,8 @@ class ExpressionModel(nn.Module):
             logits = self.class_head(self.drop(h[..., H:]))
             inten, act, phase = self.heads(self.drop(h[..., :H])).split(self.HEAD_SIZES[1:], dim=-1)
         if cnn_logits is not None:
-            b = self.cfg.head_logit_bound if bound is None else bound
             if self.cfg.head_logit_bound > 0:
-                if torch.is_tensor(b) and logits.dim() == 3:
-                    b = b[:, None]  # (N, 1) -> (N, 1, 1) over frames
+                b = bound[:, None] if torch.is_tensor(bound) and logits.dim() == 3 else bound  # over frames
                 logits = b * torch.tanh(logits / b)
             logits = logits + cnn_logits
         act = act.squeeze(-1)

@@ -22,10 +22,9 @@ by (seed, epoch) and sharded by rank (padded to equal shards, as DistributedSamp
 augmentation and dropout draw from (seed, epoch, rank) streams, so resuming is exact
 there too. Only rank 0 validates, logs and writes files; batch_size is per process.
 
-Augmentation (fer_ros.augment, each switched by its probability in the config): seed
-003's temporal augmentation (a random start and length crop, frame-rate resampling by a
-random index stride, offset-phase reversal), a resting look per sequence, and the CNN's
-response to an expression. Frames without a detected face are masked out of every loss term.
+Augmentation: ``training_item`` applies every augmentation of fer_ros.augment (its module
+docstring lists them), each switched by its probability in the config. Frames without a
+detected face are masked out of every loss term.
 
 Appearance CNN frozen or fine-tuned (``model.finetune_cnn``, default false): frozen, the
 model reads the appearance vectors stored in the datasets (the stock FER2013 mini-Xception's
