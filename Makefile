@@ -23,7 +23,7 @@ $(STAMP): requirements.txt requirements-nodeps.txt setup.py
 media: $(MEDIA)
 
 $(MEDIA): $(STAMP)
-	$(PY) -m fer_ros.media fetch
+	$(PY) -m fer_ros.io.media fetch
 
 # Real ROS 2 Jazzy (PyPI wheels) in the venv + colcon build of fer_msgs and fer_ros into
 # build/ install/ log/; reruns only when one of its inputs changed.

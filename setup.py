@@ -24,7 +24,7 @@ setup(
     entry_points={
         "console_scripts": [
             "fer-ros = fer_ros.cli:main",
-            "fer_node = fer_ros.node:main",
+            "fer_node = fer_ros.ros.node:main",
         ],
     },
 )

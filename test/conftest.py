@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from fer_ros.engine import Engine, EngineConfig, FrameResult
-from fer_ros.media import media_path
-from fer_ros.predictors import DEFAULT_MODEL
-from fer_ros.sources import open_input
-from fer_ros.spotter import IntervalEvent
+from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
+from fer_ros.engine.predictors import DEFAULT_MODEL
+from fer_ros.engine.spotter import IntervalEvent
+from fer_ros.io.media import media_path
+from fer_ros.io.sources import open_input
 
 needs_trained_model = pytest.mark.skipif(
     not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet")
@@ -65,7 +65,7 @@ def run_engine(frames, stamps, config: EngineConfig, engine: Engine | None = Non
 
 @pytest.fixture(scope="session")
 def clip_frames():
-    """name -> (frames as BGR arrays, stamps in seconds), read through fer_ros.sources once."""
+    """name -> (frames as BGR arrays, stamps in seconds), read through fer_ros.io.sources once."""
     cache = {}
 
     def get(name: str) -> tuple[list[np.ndarray], list[float]]:

@@ -22,7 +22,7 @@ SIZE = (64, 48)  # (w, h) of fixture frames
 def _source_frames() -> tuple[np.ndarray, ...]:
     frames = []
     try:
-        from fer_ros.media import SHORT_FACE_CLIP, media_path
+        from fer_ros.io.media import SHORT_FACE_CLIP, media_path
         cap = cv2.VideoCapture(str(media_path(SHORT_FACE_CLIP)))
         while len(frames) < 24:
             ok, img = cap.read()

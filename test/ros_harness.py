@@ -35,9 +35,9 @@ def in_ci() -> bool:
 def ros_missing() -> str | None:
     """Why the ROS build cannot be used here, or None when it can."""
     try:
+        import diagnostic_msgs.msg  # noqa: F401
         import rclpy  # noqa: F401
         import sensor_msgs.msg  # noqa: F401
-        import diagnostic_msgs.msg  # noqa: F401
     except Exception as e:
         return f"rclpy (ROS 2 Jazzy wheels) not importable ({type(e).__name__}: {e}); run 'make ros'"
     try:  # the class, not the package: the source folder fer_msgs/ imports as an empty namespace package
@@ -90,12 +90,12 @@ def _kill_leftovers() -> None:
 
 
 class NodeProcess:
-    """``python -m fer_ros.node --ros-args --params-file config/fer.yaml -p ...`` as its own process.
+    """``python -m fer_ros.ros.node --ros-args --params-file config/fer.yaml -p ...`` as its own process.
 
     Use it as a context manager (or call close()): the process is killed if still running."""
 
     def __init__(self, domain_id: int, params: dict, tmp_path: Path, config: Path | None = CONFIG):
-        args = [sys.executable, "-m", "fer_ros.node", "--ros-args"]
+        args = [sys.executable, "-m", "fer_ros.ros.node", "--ros-args"]
         if config is not None:
             args += ["--params-file", str(config)]
         for k, v in params.items():
@@ -167,12 +167,13 @@ class Client:
 
     def __init__(self, domain_id: int, image_topics=("/image_raw",), compressed: bool = False, depth: int = 100):
         import rclpy
+        from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.context import Context
         from rclpy.executors import SingleThreadedExecutor
         from rclpy.node import Node
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CompressedImage, Image
-        from diagnostic_msgs.msg import DiagnosticArray
+
         from fer_msgs.msg import ExpressionInterval, FrameExpressions
 
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # read by the rmw at node creation
@@ -344,7 +345,7 @@ def compressed_msg(bgr, stamp, frame_id: str = "camera_optical", quality: int = 
 def read_clip(name: str, step: int = 1, limit: int | None = None) -> list:
     import cv2
 
-    from fer_ros.media import media_path
+    from fer_ros.io.media import media_path
 
     cap = cv2.VideoCapture(str(media_path(name)))
     frames = []

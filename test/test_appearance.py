@@ -12,9 +12,15 @@ import numpy as np
 import pytest
 import torch
 
-from fer_ros.appearance import (DEFAULT_WEIGHTS, FEATURE_DIM, INPUT_SIZE, MiniXception,
-                                load_mini_xception, preprocess)
-from fer_ros.classes import CLASS_NAMES, FER2013_NAMES
+from fer_ros.model.classes import CLASS_NAMES, FER2013_NAMES
+from fer_ros.model.mini_xception import (
+    DEFAULT_WEIGHTS,
+    FEATURE_DIM,
+    INPUT_SIZE,
+    MiniXception,
+    load_mini_xception,
+    preprocess,
+)
 
 MEDIA = Path(__file__).resolve().parents[1] / ".cache" / "media"
 

@@ -1,14 +1,14 @@
-"""Training augmentations (fer_ros.augment) on hand-built sequences with known frames."""
+"""Training augmentations (fer_ros.learn.augment) on hand-built sequences with known frames."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from fer_ros import augment
-from fer_ros import dataset as ds
-from fer_ros import train as tr
-from fer_ros.classes import CLASS_NAMES, NUM_CLASSES, PHASES
-from fer_ros.geometry import SHAPE_DIM, geometry_sequence
+from fer_ros.engine.geometry import SHAPE_DIM, geometry_sequence
+from fer_ros.learn import augment
+from fer_ros.learn import sequences as ds
+from fer_ros.learn import train as tr
+from fer_ros.model.classes import CLASS_NAMES, NUM_CLASSES, PHASES
 
 HAPPY = CLASS_NAMES.index("happy")
 
@@ -138,7 +138,7 @@ def test_distractor_motion_moves_a_still_stretch_and_keeps_the_labels():
 def test_au_fields_move_the_expected_points():
     au = augment.AuFields()
     assert np.load(augment.REFERENCE_FACE, allow_pickle=False).shape[0] == 478
-    from fer_ros.geometry import EXPRESSIVE_POINTS
+    from fer_ros.engine.geometry import EXPRESSIVE_POINTS
 
     def dy(name, point):  # canonical y displacement of one expressive point (y grows downwards)
         return au.fields[name][2 * EXPRESSIVE_POINTS.index(point) + 1]

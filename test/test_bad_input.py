@@ -9,12 +9,12 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_ros.engine import Engine, EngineConfig
-from fer_ros.images import MAX_PIXELS, MIN_SIDE, BadFrame, as_bgr
-from fer_ros.landmarks import box_iou
-from fer_ros.media import SHORT_FACE_CLIP, SINGLE_FACE_CLIP, media_path
-from fer_ros.predictors import DEFAULT_MODEL
-from fer_ros.runner import run_video
+from fer_ros.cli.video import run_video
+from fer_ros.engine.engine import Engine, EngineConfig
+from fer_ros.engine.images import MAX_PIXELS, MIN_SIDE, BadFrame, as_bgr
+from fer_ros.engine.landmarks import box_iou
+from fer_ros.engine.predictors import DEFAULT_MODEL
+from fer_ros.io.media import SHORT_FACE_CLIP, SINGLE_FACE_CLIP, media_path
 
 MODELS = ["baseline", pytest.param("recurrent", marks=pytest.mark.skipif(
     not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet"))]
@@ -94,7 +94,7 @@ def test_engine_skips_bad_frame_and_keeps_the_face_id(engine, face_frame, name, 
     before = engine.process(face_frame)
     assert len(before.faces) == 1
     fid = before.faces[0].id
-    with caplog.at_level(logging.WARNING, logger="fer_ros.engine"):
+    with caplog.at_level(logging.WARNING, logger="fer_ros.engine.engine"):
         bad = engine.process(BAD_FRAMES[name][0])
     assert bad.error and BAD_FRAMES[name][1] in bad.error
     assert bad.faces == [] and bad.frame == before.frame + 1

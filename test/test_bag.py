@@ -25,18 +25,25 @@ import yaml
 pytest.importorskip("rosbags")
 
 from rosbags.highlevel import AnyReader  # noqa: E402
-from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime  # noqa: E402
+from rosbags.interfaces import (  # noqa: E402
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
 from rosbags.rosbag2 import Reader, StoragePlugin, Writer  # noqa: E402
 from rosbags.typesys import Stores, get_typestore  # noqa: E402
 
-from fer_ros import bag as bagmod  # noqa: E402
-from fer_ros.bag import BAG_VERSION, output_typestore, run_bag  # noqa: E402
-from fer_ros.classes import CLASS_NAMES, PHASES  # noqa: E402
-from fer_ros.engine import EngineConfig  # noqa: E402
-from fer_ros.images import BadFrame  # noqa: E402
-from fer_ros.media import SHORT_FACE_CLIP, media_path  # noqa: E402
-from fer_ros.messages import PHASE_CODES, STATUS_CODES, StampBook, seconds_to_time  # noqa: E402
-from fer_ros.sources import open_input  # noqa: E402
+from fer_ros.engine.engine import EngineConfig  # noqa: E402
+from fer_ros.engine.images import BadFrame  # noqa: E402
+from fer_ros.io.media import SHORT_FACE_CLIP, media_path  # noqa: E402
+from fer_ros.io.sources import open_input  # noqa: E402
+from fer_ros.model.classes import CLASS_NAMES, PHASES  # noqa: E402
+from fer_ros.ros import bag as bagmod  # noqa: E402
+from fer_ros.ros.bag import BAG_VERSION, output_typestore, run_bag  # noqa: E402
+from fer_ros.ros.messages import PHASE_CODES, STATUS_CODES, StampBook, seconds_to_time  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_700_000_000  # header stamps at a present-day epoch: float seconds lose nanoseconds there
@@ -287,7 +294,7 @@ def test_interval_events_are_ordered_per_face(main_out, main_bag):
 @pytest.fixture(scope="module")
 def video_run(tmp_path_factory):
     """`fer-ros video` on the same clip with the same engine settings."""
-    from fer_ros.runner import run_video
+    from fer_ros.cli.video import run_video
 
     out = tmp_path_factory.mktemp("video")
     outputs = run_video(str(media_path(SHORT_FACE_CLIP)), out, EngineConfig(**CFG), progress=False)
@@ -430,7 +437,7 @@ def roundtrip(msg):
 
 @pytest.mark.parametrize("encoding", ["bgr8", "rgb8", "bgra8", "rgba8", "mono8", "mono16"])
 def test_rosbags_images_decode_with_the_node_decoder(encoding):
-    """The node's field-based decoder (fer_ros.ros_images) on rosbags dataclasses, rows padded."""
+    """The node's field-based decoder (fer_ros.ros.images) on rosbags dataclasses, rows padded."""
     rng = np.random.default_rng(0)
     bgr = rng.integers(0, 256, (20, 24, 3), np.uint8)
     alpha = np.full((20, 24, 1), 9, np.uint8)
@@ -506,7 +513,7 @@ def test_type_hashes_match_rosidl():
 
 # -- --through-node: the same bag through the real ROS node ----------------------------------------
 def _ros_missing() -> str | None:
-    from fer_ros.bag_node import ros_missing
+    from fer_ros.ros.bag_node import ros_missing
 
     reason = ros_missing()
     return f"{reason}: build with 'make ros' and run the tests through tools/with_ros.sh" if reason else None

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import skimage.data
 
-from fer_ros.classes import CLASS_NAMES, PHASES
 from fer_ros.cli import build_parser, main
-from fer_ros.media import MULTI_FACE_PHOTO, SHORT_FACE_CLIP, media_path
-from fer_ros.predictors import DEFAULT_MODEL
+from fer_ros.engine.predictors import DEFAULT_MODEL
+from fer_ros.io.media import MULTI_FACE_PHOTO, SHORT_FACE_CLIP, media_path
+from fer_ros.model.classes import CLASS_NAMES, PHASES
 
 MODELS = ["baseline", pytest.param("recurrent", marks=pytest.mark.skipif(
     not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet"))]
@@ -156,8 +156,10 @@ def test_stills_one_line_per_image_with_state_reset(model, stills_folder, tmp_pa
         assert again["faces"][0][key] == astronaut["faces"][0][key]
     assert not group_ids & {astronaut["faces"][0]["id"], again["faces"][0]["id"]}
     assert read_jsonl(out / "intervals.jsonl") == []  # a single photo never confirms an interval
-    for name in ("astronaut.png", "astronaut_again.png", "multi_face.png"):
+    # Annotated stills keep their input's name and format.
+    for name in ("astronaut.png", "astronaut_again.png"):
         check_png(out / "annotated" / name)
+    assert cv2.imread(str(out / "annotated" / "multi_face.jpg")).shape == cv2.imread(str(media_path(MULTI_FACE_PHOTO))).shape
 
 
 def check_frame_rows_stills(rows):

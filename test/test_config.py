@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from fer_ros.cli import build_parser, engine_config, load_params
-from fer_ros.engine import EngineConfig
+from fer_ros.cli import build_parser
+from fer_ros.cli.common import engine_config, load_params
+from fer_ros.engine.engine import EngineConfig
 
 CONFIG = Path(__file__).resolve().parent.parent / "config" / "fer.yaml"
 

@@ -8,10 +8,19 @@ import numpy as np
 import pytest
 from dataset_fixtures import BUILDERS, _video
 
-from fer_ros.classes import CLASS_NAMES, NEUTRAL, PHASES
-from fer_ros.datasets import (OTHER, READERS, leave_one_subject_out, load_dataset, subject_folds,
-                              subject_split, subjects_of, validate)
-from fer_ros.datasets.common import LabelMapper, Span, dense_labels
+from fer_ros.learn import DATA_DIR
+from fer_ros.learn.datasets import (
+    OTHER,
+    READERS,
+    leave_one_subject_out,
+    load_dataset,
+    subject_folds,
+    subject_split,
+    subjects_of,
+    validate,
+)
+from fer_ros.learn.datasets.common import LabelMapper, Span, dense_labels
+from fer_ros.model.classes import CLASS_NAMES, NEUTRAL, PHASES
 
 ONSET, APEX, OFFSET = PHASES.index("onset"), PHASES.index("apex"), PHASES.index("offset")
 
@@ -211,7 +220,7 @@ def test_readers_find_their_folders_from_a_parent(fixture):
 def test_casme2_coding_sheet_as_csv(fixture, tmp_path):
     import csv
 
-    from fer_ros.datasets.common import read_table
+    from fer_ros.learn.datasets.common import read_table
     root, exp = fixture["casme2"]
     copy = tmp_path / "casme2"
     shutil.copytree(root / "CASME2_RAW_selected", copy / "CASME2_RAW_selected")
@@ -355,11 +364,9 @@ def test_segments_missing_column_or_file(tmp_path):
 
 
 def test_shipped_real_clip_labels_read_the_sample_clip():
-    from pathlib import Path
 
-    import fer_ros
 
-    csv = Path(fer_ros.__file__).parent / "data" / "real_clip_labels.csv"
+    csv = DATA_DIR / "real_clip_labels.csv"
     (v,) = load_dataset("segments", csv)
     assert len(v) == 472 and v.video_path.name == "WolfgangLanger_Pexels.mp4"
     assert [CLASS_NAMES[iv.label] for iv in v.intervals] == ["sad", "fear", "happy"]

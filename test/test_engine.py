@@ -17,15 +17,22 @@ import numpy as np
 import pytest
 import torch
 
-from fer_ros.classes import CLASS_NAMES, PHASES
-from fer_ros.engine import Engine, EngineConfig
-from fer_ros.features import AppearanceEncoder, face_crops, geometry_of, to_gray
-from fer_ros.geometry import GEOMETRY_DIM, RunningNeutral
-from fer_ros.landmarks import FaceLandmarker, box_iou
-from fer_ros.media import (FACE_ENTERS_CLIP, FACE_LEAVES_CLIP, MULTI_FACE_PHOTO, NO_FACE_CLIP,
-                           SHORT_FACE_CLIP, SINGLE_FACE_CLIP, media_path)
-from fer_ros.model import ExpressionModel, ModelConfig, save_model
-from fer_ros.predictors import DEFAULT_MODEL, RecurrentPredictor
+from fer_ros.engine.engine import Engine, EngineConfig
+from fer_ros.engine.features import AppearanceEncoder, face_crops, geometry_of, to_gray
+from fer_ros.engine.geometry import GEOMETRY_DIM, RunningNeutral
+from fer_ros.engine.landmarks import FaceLandmarker, box_iou
+from fer_ros.engine.predictors import DEFAULT_MODEL, RecurrentPredictor
+from fer_ros.io.media import (
+    FACE_ENTERS_CLIP,
+    FACE_LEAVES_CLIP,
+    MULTI_FACE_PHOTO,
+    NO_FACE_CLIP,
+    SHORT_FACE_CLIP,
+    SINGLE_FACE_CLIP,
+    media_path,
+)
+from fer_ros.model.classes import CLASS_NAMES, PHASES
+from fer_ros.model.expression import ExpressionModel, ModelConfig, save_model
 
 LEAVES_LAST_FACE = 71
 ENTERS_FIRST_FACE, ENTERS_LAST_FACE = 96, 167
@@ -212,7 +219,7 @@ def test_stamps_going_backwards_reset_tracks_with_a_warning(clip_frames, run_fra
     frames = clip_frames(SHORT_FACE_CLIP)[0]
     jump = 40
     stamps = [k / 30.0 for k in range(jump)] + [(k - jump) / 30.0 for k in range(jump, len(frames))]
-    with caplog.at_level(logging.WARNING, logger="fer_ros.engine"):
+    with caplog.at_level(logging.WARNING, logger="fer_ros.engine.engine"):
         run = run_frames(frames, stamps, EngineConfig(model=engine_model))
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING and "backwards" in r.getMessage()]
     assert len(warnings) == 1

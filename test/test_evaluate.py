@@ -16,20 +16,20 @@ import cv2
 import numpy as np
 import pytest
 import torch
-
-from fer_ros import evaluate as ev
-from fer_ros.classes import CLASS_NAMES, NUM_CLASSES
-from fer_ros.cli import main
-from fer_ros.config import EngineConfig
-from fer_ros.datasets import load_dataset
-from fer_ros.engine import Engine
-from fer_ros.geometry import GEOMETRY_DIM
-from fer_ros.media import SHORT_FACE_CLIP
-from fer_ros.model import ExpressionModel, ModelConfig, save_model
-from fer_ros.predictors import DEFAULT_MODEL
-from fer_ros.synth import Identity
-
 from dataset_fixtures import face_frames
+
+from fer_ros.cli import main
+from fer_ros.engine.config import EngineConfig
+from fer_ros.engine.engine import Engine
+from fer_ros.engine.geometry import GEOMETRY_DIM
+from fer_ros.engine.predictors import DEFAULT_MODEL
+from fer_ros.io.media import SHORT_FACE_CLIP
+from fer_ros.learn import DATA_DIR
+from fer_ros.learn import evaluate as ev
+from fer_ros.learn.datasets import load_dataset
+from fer_ros.learn.synth import Identity
+from fer_ros.model.classes import CLASS_NAMES, NUM_CLASSES
+from fer_ros.model.expression import ExpressionModel, ModelConfig, save_model
 
 FRACTION_KEYS = ["0.1", "0.25", "0.5", "0.75", "1.0"]
 ENTRY_POINT = Path(sys.executable).parent / "fer-ros"
@@ -169,7 +169,7 @@ def test_cli_eval_segments_on_a_real_smile_with_the_shipped_model(tmp_path):
     """The shipped weights on real footage: a man neutral, then smiling (by-eye labels that
     ship in fer_ros/data/). The model must read the smile as happy like the CNN does, spot
     it, and score no intensity (segment labels have none)."""
-    labels = Path(ev.__file__).parent / "data" / "train_person_smile_labels.csv"
+    labels = DATA_DIR / "train_person_smile_labels.csv"
     out = tmp_path / "eval"
     proc = fer_ros("eval", "--dataset", "segments", labels, "--out", out, "-q")
     assert proc.returncode == 0, proc.stderr[-3000:]

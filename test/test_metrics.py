@@ -7,12 +7,21 @@ import math
 import numpy as np
 import pytest
 
-from fer_ros import metrics
-from fer_ros.metrics import (accuracy_at, concat_timelines, confusion_matrix, fraction_frame, frame_accuracy,
-                             intensity_mae, interval_iou, match_intervals, on_the_fly_hits, pooled_prf,
-                             spotting_counts)
-from fer_ros.synth import Interval
-
+from fer_ros.learn import metrics
+from fer_ros.learn.metrics import (
+    accuracy_at,
+    concat_timelines,
+    confusion_matrix,
+    fraction_frame,
+    frame_accuracy,
+    intensity_mae,
+    interval_iou,
+    match_intervals,
+    on_the_fly_hits,
+    pooled_prf,
+    spotting_counts,
+)
+from fer_ros.learn.synth import Interval
 
 # ----------------------------------------------------------------------------- IoU
 
@@ -181,6 +190,6 @@ def test_confusion_matrix_rows_are_truth():
 def test_metrics_module_has_no_torch():
     import subprocess
     import sys
-    code = "import sys, fer_ros.metrics; print('torch' in sys.modules)"
+    code = "import sys, fer_ros.learn.metrics; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"

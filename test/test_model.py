@@ -5,11 +5,25 @@ import importlib.util
 import pytest
 import torch
 
-from fer_ros.classes import CLASS_NAMES, NUM_CLASSES, PHASES
-from fer_ros.losses import (activity_loss, class_balanced_weights, dense_ce_loss, dense_labels,
-                            intensity_loss, phase_loss, spotting_loss, total_loss)
-from fer_ros.model import ExpressionModel, ModelConfig, StepModule, load_model, save_model
-from fer_ros.mvlstm import MVLSTM, MVLSTMCell
+from fer_ros.learn.losses import (
+    activity_loss,
+    class_balanced_weights,
+    dense_ce_loss,
+    dense_labels,
+    intensity_loss,
+    phase_loss,
+    spotting_loss,
+    total_loss,
+)
+from fer_ros.model.classes import CLASS_NAMES, NUM_CLASSES, PHASES
+from fer_ros.model.expression import (
+    ExpressionModel,
+    ModelConfig,
+    StepModule,
+    load_model,
+    save_model,
+)
+from fer_ros.model.mvlstm import MVLSTM, MVLSTMCell
 
 G = 20
 LENGTHS = torch.tensor([7, 3, 5])
@@ -390,7 +404,7 @@ def _crops(n, seed=0):
 
 
 def test_models_without_the_flag_have_no_cnn():
-    from fer_ros.predictors import DEFAULT_MODEL
+    from fer_ros.engine.predictors import DEFAULT_MODEL
 
     assert ModelConfig.from_dict({"geometry_dim": 8}).finetune_cnn is False  # configs saved before it
     model = small_model()
@@ -404,7 +418,7 @@ def test_models_without_the_flag_have_no_cnn():
 
 
 def test_finetune_cnn_encode_equals_the_appearance_encoder_at_initialisation():
-    from fer_ros.features import AppearanceEncoder
+    from fer_ros.engine.features import AppearanceEncoder
 
     model = small_model(finetune_cnn=True)
     crops = _crops(6)

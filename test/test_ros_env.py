@@ -1,7 +1,6 @@
 """The ROS build is there: in CI (CI=true) its absence fails the suite instead of skipping the ROS tests."""
 
 import pytest
-
 from ros_harness import in_ci, ros_missing
 
 

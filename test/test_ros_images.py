@@ -11,9 +11,9 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_ros.images import BadFrame
-from fer_ros import ros_images
-from fer_ros.ros_images import SUPPORTED, compressed_to_bgr, image_to_bgr, msg_to_bgr
+from fer_ros.engine.images import BadFrame
+from fer_ros.ros import images as ros_images
+from fer_ros.ros.images import SUPPORTED, compressed_to_bgr, image_to_bgr, msg_to_bgr
 
 try:
     from sensor_msgs.msg import CompressedImage, Image

@@ -1,7 +1,7 @@
 """fer_node on real rclpy over real DDS (loopback, a domain id of the test's own).
 
 The node runs as its own process, started the way a user starts it:
-``python -m fer_ros.node --ros-args --params-file config/fer.yaml -p model:=baseline
+``python -m fer_ros.ros.node --ros-args --params-file config/fer.yaml -p model:=baseline
 -p image_qos:=reliable``; this process publishes real frames of a real clip and decodes
 what the node publishes. Tests in this module share one node and run in file order
 (each continues the stream where the previous one left off; stamps keep increasing).
@@ -14,25 +14,33 @@ import time
 
 import numpy as np
 import pytest
-
-from ros_harness import (CONFIG, Client, NodeProcess, compressed_msg, image_msg, new_domain_id, read_clip,
-                         require_ros, stamp_of)
+from ros_harness import (
+    CONFIG,
+    Client,
+    NodeProcess,
+    compressed_msg,
+    image_msg,
+    new_domain_id,
+    read_clip,
+    require_ros,
+    stamp_of,
+)
 
 require_ros()
 
-from fer_ros.classes import CLASS_NAMES, PHASES  # noqa: E402
-from fer_ros.engine import Engine, EngineConfig  # noqa: E402
-from fer_ros.media import SHORT_FACE_CLIP  # noqa: E402
-from fer_ros.messages import StampBook  # noqa: E402
-from fer_ros.node import engine_stamp  # noqa: E402
-from fer_ros.predictors import DEFAULT_MODEL  # noqa: E402
+from fer_ros.engine.engine import Engine, EngineConfig  # noqa: E402
+from fer_ros.engine.predictors import DEFAULT_MODEL  # noqa: E402
+from fer_ros.io.media import SHORT_FACE_CLIP  # noqa: E402
+from fer_ros.model.classes import CLASS_NAMES, PHASES  # noqa: E402
+from fer_ros.ros.messages import StampBook  # noqa: E402
+from fer_ros.ros.node import engine_stamp  # noqa: E402
 
 TOPIC = "/image_raw"
 
 
 def test_every_engine_parameter_of_the_yaml_is_declared():
-    from fer_ros.cli import load_params
-    from fer_ros.node import ENGINE_PARAMS, engine_defaults
+    from fer_ros.cli.common import load_params
+    from fer_ros.ros.node import ENGINE_PARAMS, engine_defaults
 
     flat = {}
     for k, v in load_params(CONFIG).items():

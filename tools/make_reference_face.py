@@ -1,6 +1,6 @@
 """Write fer_ros/data/reference_face.npy: the 478 MediaPipe landmarks (x, y pixels) of a
 training person's face, used to place AU displacement fields in the canonical face frame
-when augmenting geometry features (fer_ros.augment.AuFields).
+when augmenting geometry features (fer_ros.learn.augment.AuFields).
 
     python tools/make_reference_face.py   # needs the fetched sample media
 """
@@ -10,10 +10,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_ros.landmarks import FaceLandmarker
-from fer_ros.media import media_path
+from fer_ros.engine.landmarks import FaceLandmarker
+from fer_ros.io.media import media_path
 
-SOURCE = "single_face.jpg"  # a training identity (fer_ros.synth.IDENTITY_SOURCES["train"])
+SOURCE = "single_face.jpg"  # a training identity (fer_ros.learn.synth.IDENTITY_SOURCES["train"])
 OUT = Path(__file__).resolve().parents[1] / "fer_ros" / "data" / "reference_face.npy"
 
 if __name__ == "__main__":

@@ -19,12 +19,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "test"))
 
-from ros_harness import Client, NodeProcess, image_msg, new_domain_id, read_clip, stamp_of  # noqa: E402
+from ros_harness import (  # noqa: E402
+    Client,
+    NodeProcess,
+    image_msg,
+    new_domain_id,
+    read_clip,
+    stamp_of,
+)
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--clip", default="WolfgangLanger_Pexels.mp4", help="sample clip name (fer_ros.media)")
+    p.add_argument("--clip", default="WolfgangLanger_Pexels.mp4", help="sample clip name (fer_ros.io.media)")
     p.add_argument("--rate", type=float, default=30.0, help="publishing rate, Hz")
     p.add_argument("--frames", type=int, default=None, help="frames to publish (default: the whole clip)")
     p.add_argument("--model", default="baseline", help="recurrent | baseline")

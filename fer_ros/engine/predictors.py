@@ -1,0 +1,146 @@
+"""Per-frame predictors over all live faces: the recurrent model and the frame-wise baseline.
+
+Both take the features of the faces in one frame (one row per face id) and return, per
+face, class probabilities, intensity and expression activity. The recurrent predictor
+keeps each face's MV-LSTM state in a pool of device tensors and steps every live face
+in ONE batched call; the baseline is the CNN's softmax alone.
+
+``cnn``: the appearance network the engine must encode faces with for this predictor:
+the recurrent model's own CNN when it was trained with ``finetune_cnn``, else None (the
+stock FER2013 mini-Xception; always so for the baseline).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fer_ros.model import WEIGHTS_DIR
+from fer_ros.model.classes import NEUTRAL, NUM_CLASSES
+from fer_ros.model.expression import load_model
+
+DEFAULT_MODEL = WEIGHTS_DIR / "fer_mvlstm.safetensors"
+
+
+@dataclass
+class Predictions:
+    """Outputs for N faces, numpy on the host."""
+
+    probs: np.ndarray  # (N, 7) CLASS_NAMES order, rows sum to 1
+    intensity: np.ndarray  # (N,) 0..1
+    activity: np.ndarray  # (N,) 0..1
+
+
+def _host(x: torch.Tensor) -> np.ndarray:
+    return x.detach().float().cpu().numpy()
+
+
+class StatePool:
+    """Recurrent state of every live face, rows of device tensors shaped (layers, capacity, H).
+
+    Rows are handed out per face id and recycled when a face ends; the pool doubles
+    when full. Gather/scatter by row index keeps one batched model call per frame.
+    """
+
+    def __init__(self, init_state, capacity: int = 16):
+        self._init_state = init_state  # n -> tuple of (layers, n, H) zero tensors
+        self.tensors = list(init_state(capacity))
+        self.rows: dict[int, int] = {}
+        self.free = list(range(capacity))[::-1]
+
+    def _grow(self) -> None:
+        old = len(self.tensors[0][0])
+        extra = self._init_state(old)
+        self.tensors = [torch.cat([t, e], dim=1) for t, e in zip(self.tensors, extra)]
+        self.free = list(range(old, 2 * old))[::-1] + self.free
+
+    def rows_for(self, ids: list[int]) -> torch.Tensor:
+        for fid in ids:
+            if fid not in self.rows:
+                if not self.free:
+                    self._grow()
+                row = self.free.pop()
+                for t in self.tensors:  # a new face starts from the zero state
+                    t[:, row].zero_()
+                self.rows[fid] = row
+        return torch.tensor([self.rows[f] for f in ids], dtype=torch.long, device=self.tensors[0].device)
+
+    def gather(self, idx: torch.Tensor):
+        return tuple(t.index_select(1, idx) for t in self.tensors)
+
+    def scatter(self, idx: torch.Tensor, state) -> None:
+        for t, s in zip(self.tensors, state):
+            t.index_copy_(1, idx, s)
+
+    def drop(self, fid: int) -> None:
+        row = self.rows.pop(fid, None)
+        if row is not None:
+            self.free.append(row)
+
+    def clear(self) -> None:
+        for fid in list(self.rows):
+            self.drop(fid)
+
+
+class RecurrentPredictor:
+    name = "recurrent"
+
+    def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu"):
+        self.path = Path(path) if path else DEFAULT_MODEL
+        self.device = torch.device(device)
+        self.model = load_model(self.path, device=self.device)
+        self.cnn = self.model.cnn  # fine-tuned CNN (finetune_cnn) or None: the stock one
+        self.pool = StatePool(lambda n: self.model.init_state(n, self.device))
+
+    @torch.inference_mode()
+    def __call__(self, ids: list[int], appearance: torch.Tensor, geometry: np.ndarray) -> Predictions:
+        if not ids:
+            return Predictions(np.zeros((0, NUM_CLASSES), np.float32), np.zeros(0, np.float32),
+                               np.zeros(0, np.float32))
+        idx = self.pool.rows_for(ids)
+        geo = torch.from_numpy(np.ascontiguousarray(geometry, np.float32)).to(self.device)
+        out, state = self.model.step(appearance.to(self.device), geo, self.pool.gather(idx))
+        self.pool.scatter(idx, state)
+        return Predictions(_host(torch.softmax(out["logits"], -1)), _host(out["intensity"]),
+                           _host(out["activity"]))
+
+    def drop(self, fid: int) -> None:
+        self.pool.drop(fid)
+
+    def reset(self) -> None:
+        self.pool.clear()
+
+
+class FramewisePredictor:
+    """Baseline: the CNN alone, no memory. Intensity and activity = 1 - P(neutral)."""
+
+    name = "baseline"
+    cnn = None  # the stock FER2013 CNN
+
+    def __init__(self, device: str | torch.device = "cpu"):
+        self.device = torch.device(device)
+
+    @torch.inference_mode()
+    def __call__(self, ids: list[int], appearance: torch.Tensor, geometry: np.ndarray) -> Predictions:
+        probs = _host(torch.softmax(appearance[:, -NUM_CLASSES:], -1))
+        expressive = 1.0 - probs[:, NEUTRAL]
+        return Predictions(probs, expressive.copy(), expressive.copy())
+
+    def drop(self, fid: int) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+
+def resolve_device(device: str = "auto") -> torch.device:
+    """'auto' picks CUDA when present; an unavailable CUDA request is an error, not a silent CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev

@@ -1,0 +1,199 @@
+"""Engine results -> field values of the fer_msgs messages, as plain nested dicts.
+
+One definition of what every published field means, shared by every front end that
+emits fer_msgs: the rosbags writer (``fer-ros bag``) builds rosbags dataclasses from
+these dicts, the rclpy node builds its message objects from the same dicts. Neither
+re-derives a field. Semantics follow the comments in ``fer_msgs/msg/*.msg``:
+
+- ``FrameExpressions``: header copied from the source image (stamp and frame_id),
+  ``class_names`` = ``CLASS_NAMES`` (the order of every ``scores``), one
+  ``FaceExpression`` per tracked face (empty list when none).
+- ``FaceExpression``: box ``x, y, width, height`` in pixels of the source image,
+  ``scores`` sum to 1, ``label``/``confidence`` = top class and its score,
+  ``phase`` = ``PHASE_*``.
+- ``ExpressionInterval``: header stamp = the frame that triggered the event, frame_id
+  of the camera; ``status`` = ``STATUS_*``; ``onset`` always set, ``apex`` zero until
+  ``STATUS_APEX``, ``offset`` zero until ``STATUS_ENDED`` (zero = sec 0, nanosec 0).
+- ``face_id``: unique across the cameras of one node (or bag run) and never reused;
+  ``FaceIds`` maps each camera engine's own ids to those.
+
+Times are dicts ``{"sec": int, "nanosec": int}``; float arrays are lists of Python
+floats; nested messages are dicts; message arrays are lists of dicts. ``StampBook``
+maps the engine's float event times back to the exact stamps of the frames they name.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+
+from fer_ros.engine.engine import FaceResult, FrameResult
+from fer_ros.engine.spotter import (
+    STATUS_APEX,
+    STATUS_ENDED,
+    STATUS_STARTED,
+    IntervalEvent,
+)
+from fer_ros.model.classes import CLASS_NAMES, PHASES
+
+PACKAGE = "fer_msgs"
+FRAME_EXPRESSIONS = "fer_msgs/msg/FrameExpressions"
+FACE_EXPRESSION = "fer_msgs/msg/FaceExpression"
+EXPRESSION_INTERVAL = "fer_msgs/msg/ExpressionInterval"
+
+# Topic names relative to the node (``~/expressions`` resolves to <node namespace>/<node>/expressions).
+EXPRESSIONS_TOPIC = "expressions"
+INTERVALS_TOPIC = "intervals"
+
+# The .msg constants: FaceExpression.PHASE_* and ExpressionInterval.STATUS_* (test_bag checks them
+# against the .msg files).
+PHASE_CODES = {name: code for code, name in enumerate(PHASES)}  # neutral 0, onset 1, apex 2, offset 3
+STATUS_CODES = {STATUS_STARTED: 0, STATUS_APEX: 1, STATUS_ENDED: 2}
+
+ZERO_TIME = {"sec": 0, "nanosec": 0}
+
+
+def time_to_seconds(sec: int, nanosec: int) -> float:
+    """builtin_interfaces/Time -> float seconds (the engine's stamps)."""
+    return int(sec) + int(nanosec) * 1e-9
+
+
+def seconds_to_time(seconds: float | None) -> dict:
+    """Float seconds -> ``{"sec", "nanosec"}`` rounded to the nanosecond; None, NaN or < 0 -> zero."""
+    if seconds is None or not math.isfinite(seconds) or seconds < 0:
+        return dict(ZERO_TIME)
+    ns = round(seconds * 1e9)
+    return {"sec": ns // 1_000_000_000, "nanosec": ns % 1_000_000_000}
+
+
+class StampBook:
+    """Remembers the exact message stamp behind each float stamp handed to the engine.
+
+    Engine stamps are float seconds (sec + nanosec * 1e-9); at present-day epoch times a
+    float64 second count is only good to about 0.2 microseconds, so converting an event's
+    onset back with ``seconds_to_time`` could differ from the source header by a few hundred
+    nanoseconds. Record every stamp given to the engine here and event times map back to
+    the exact stamps of the frames they name. One book per engine (camera); the last
+    ``keep`` stamps are remembered (older ones round to the nearest nanosecond).
+    """
+
+    KEEP = 20_000  # frames: 11 minutes at 30 Hz
+
+    def __init__(self, keep: int = KEEP):
+        self.keep = keep
+        self._exact: OrderedDict[float, tuple[int, int]] = OrderedDict()
+
+    def add(self, sec: int, nanosec: int) -> float:
+        """Record a stamp; returns the float seconds to hand to the engine."""
+        seconds = time_to_seconds(sec, nanosec)
+        self._exact[seconds] = (int(sec), int(nanosec))
+        self._exact.move_to_end(seconds)
+        if len(self._exact) > self.keep:
+            self._exact.popitem(last=False)
+        return seconds
+
+    def time(self, seconds: float | None) -> dict:
+        """The exact time recorded for ``seconds``; otherwise ``seconds_to_time``."""
+        if seconds is not None and seconds in self._exact:
+            sec, nanosec = self._exact[seconds]
+            return {"sec": sec, "nanosec": nanosec}
+        return seconds_to_time(seconds)
+
+
+class FaceIds:
+    """Published face ids: unique across the cameras of one run, never reused.
+
+    Each camera's engine numbers its faces on its own; ``table()`` gives a camera its map
+    from engine ids to published ids, drawn from one counter in order of first use. Look
+    faces up in the order they are published (a frame's faces, then its events), then call
+    ``keep_only`` with the engine's live track ids.
+    """
+
+    def __init__(self):
+        self._next = 1
+
+    def take(self) -> int:
+        fid, self._next = self._next, self._next + 1
+        return fid
+
+    def table(self) -> "FaceIdTable":
+        return FaceIdTable(self)
+
+
+class FaceIdTable:
+    """One camera's engine ids -> published ids (see FaceIds)."""
+
+    def __init__(self, ids: FaceIds):
+        self.ids = ids
+        self._map: dict[int, int] = {}
+
+    def __getitem__(self, local: int) -> int:
+        if local not in self._map:
+            self._map[local] = self.ids.take()
+        return self._map[local]
+
+    def keep_only(self, live) -> None:
+        """Forget the faces that ended (their events are out): engine ids are never reused."""
+        for local in [k for k in self._map if k not in live]:
+            del self._map[local]
+
+
+def _identity(fid: int) -> int:
+    return fid
+
+
+def header_fields(stamp: Mapping, frame_id: str) -> dict:
+    """std_msgs/Header from a ``{"sec", "nanosec"}`` stamp."""
+    return {"stamp": {"sec": int(stamp["sec"]), "nanosec": int(stamp["nanosec"])}, "frame_id": str(frame_id)}
+
+
+def face_fields(face: FaceResult, ids: FaceIdTable | Callable | None = None) -> dict:
+    """fer_msgs/FaceExpression for one tracked face; ``ids`` maps engine ids to published ids."""
+    x, y, w, h = (float(v) for v in face.box)
+    return {
+        "face_id": int(_lookup(ids)(face.id)),
+        "x": x, "y": y, "width": w, "height": h,
+        "scores": [float(p) for p in face.scores],
+        "label": face.label,
+        "confidence": float(face.confidence),
+        "intensity": float(face.intensity),
+        "activity": float(face.activity),
+        "phase": PHASE_CODES[face.phase],
+    }
+
+
+def _lookup(ids) -> Callable[[int], int]:
+    if ids is None:
+        return _identity
+    return ids.__getitem__ if isinstance(ids, FaceIdTable) else ids
+
+
+def frame_fields(result: FrameResult, header: Mapping, ids: FaceIdTable | Callable | None = None) -> dict:
+    """fer_msgs/FrameExpressions for one processed frame; ``header`` from ``header_fields``."""
+    return {"header": dict(header), "class_names": list(CLASS_NAMES),
+            "faces": [face_fields(f, ids) for f in result.faces]}
+
+
+def interval_fields(event: IntervalEvent, header: Mapping, stamps: StampBook | None = None,
+                    ids: FaceIdTable | Callable | None = None) -> dict:
+    """fer_msgs/ExpressionInterval for one spotter event.
+
+    ``header``: stamp of the frame whose processing emitted the event, frame_id of the
+    camera. ``stamps`` maps the event's float onset/apex/offset back to exact times;
+    ``ids`` maps engine ids to published ids.
+    """
+    to_time = stamps.time if stamps is not None else seconds_to_time
+    return {
+        "header": dict(header),
+        "face_id": int(_lookup(ids)(event.face_id)),
+        "status": STATUS_CODES[event.status],
+        "label": event.label,
+        "confidence": float(event.confidence),
+        "class_names": list(CLASS_NAMES),
+        "scores": [float(p) for p in event.scores],
+        "onset": to_time(event.onset_stamp),
+        "apex": to_time(event.apex_stamp) if event.status in (STATUS_APEX, STATUS_ENDED) else dict(ZERO_TIME),
+        "offset": to_time(event.offset_stamp) if event.status == STATUS_ENDED else dict(ZERO_TIME),
+        "peak_intensity": float(event.peak_intensity),
+    }
