@@ -8,7 +8,7 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test", "test.*", "fer_msgs", "fer_msgs.*"]),
-    package_data={package_name: ["weights/*.safetensors", "weights/*.json", "weights/*.md", "data/*.csv", "data/*.npy", "data/*.md"]},
+    package_data={package_name: ["weights/*.safetensors", "weights/*.json", "weights/*.md", "data/*.csv", "data/*.md"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),

@@ -277,3 +277,39 @@ def build_casme2lv(root: Path) -> dict:
 
 BUILDERS = {"ckplus": build_ckplus, "oulu": build_oulu, "mmi": build_mmi, "casme2": build_casme2,
             "samm": build_samm, "casme2lv": build_casme2lv}
+
+
+def fer2013_faces(n: int, start: int = 0) -> list[np.ndarray]:
+    """``n`` grey 48x48 face crops (real faces: frames of the sample clip, centre squares)."""
+    return [cv2.cvtColor(f, cv2.COLOR_BGR2GRAY) for f in face_frames(n, (48, 48), start)]
+
+
+FER2013_CLASS_FOLDERS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")  # FER2013 order
+
+
+def build_fer2013(root: Path, layout: str = "csv", per_class: int = 2) -> dict:
+    """A tiny FER2013 in the original CSV (``root/fer2013.csv``) or the Kaggle folder layout
+    (``root/{train,validation,test}/<class>/<Usage>_<n>.jpg``, plus an augmented copy
+    ``*.jpg0.jpg`` in train/ as some copies add). Returns {"path", "counts": {usage: n}}."""
+    usages = ("Training", "PublicTest", "PrivateTest")
+    faces = fer2013_faces(per_class * 7 * 3)
+    rows, k = [], 0
+    root.mkdir(parents=True, exist_ok=True)
+    folder = {"Training": "train", "PublicTest": "validation", "PrivateTest": "test"}
+    for usage in usages:
+        for emotion, name in enumerate(FER2013_CLASS_FOLDERS):
+            for _ in range(per_class):
+                img = faces[k % len(faces)]
+                k += 1
+                if layout == "csv":
+                    rows.append(f"{emotion},{' '.join(str(int(v)) for v in img.ravel())},{usage}")
+                else:
+                    d = root / folder[usage] / name
+                    d.mkdir(parents=True, exist_ok=True)
+                    cv2.imwrite(str(d / f"{usage}_{k:05d}.jpg"), img)
+                    if usage == "Training" and name == "disgust":
+                        cv2.imwrite(str(d / f"{usage}_{k:05d}.jpg0.jpg"), img[:, ::-1])
+    if layout == "csv":
+        (root / "fer2013.csv").write_text("emotion,pixels,Usage\n" + "\n".join(rows) + "\n")
+        return {"path": root / "fer2013.csv", "counts": {u: per_class * 7 for u in usages}}
+    return {"path": root, "counts": {u: per_class * 7 for u in usages}}

@@ -86,7 +86,7 @@ def test_as_bgr_converts_every_supported_layout(face_frame):
 def engine(request):
     eng = Engine(EngineConfig(model=request.param))
     yield eng
-    eng.landmarker.close()
+    eng.close()
 
 
 @pytest.mark.parametrize("name", ["none", "empty", "one-pixel", "five-channels", "int32", "too-large"])
@@ -138,7 +138,7 @@ def test_huge_image_face_found_with_box_in_original_pixels(face_frame):
         assert too_big.error and "too large" in too_big.error
         assert len(engine.process(huge).faces) == 1
     finally:
-        engine.landmarker.close()
+        engine.close()
 
 
 # ------------------------------------------------------------------ corrupt weights
@@ -222,10 +222,12 @@ class _StopAt(Engine):
     """A real engine that is interrupted (Ctrl-C) at a given frame."""
 
     stop_at = 5
+    seen = 0
 
     def process(self, frame, stamp=None):
-        if self.frame_index + 1 == self.stop_at:
+        if self.seen == self.stop_at:
             raise KeyboardInterrupt
+        self.seen += 1
         return super().process(frame, stamp)
 
 
@@ -235,7 +237,7 @@ def test_interrupted_run_keeps_what_it_wrote(tmp_path):
         with pytest.raises(KeyboardInterrupt):
             run_video(str(media_path(SHORT_FACE_CLIP)), tmp_path / "out", engine=engine, progress=False)
     finally:
-        engine.landmarker.close()
+        engine.close()
     rows = read_jsonl(tmp_path / "out" / "frames.jsonl")
     assert [r["frame"] for r in rows] == list(range(_StopAt.stop_at))
     assert all(len(r["faces"]) == 1 for r in rows)

@@ -8,6 +8,7 @@ noface_face.mov the face is in frames 96..167 (95 is sky, 168 black).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections import defaultdict
@@ -18,9 +19,10 @@ import pytest
 import torch
 
 from fer_ros.engine.engine import Engine, EngineConfig
-from fer_ros.engine.features import AppearanceEncoder, face_crops, geometry_of, to_gray
+from fer_ros.engine.features import AppearanceEncoder, geometry_of, to_gray
+from fer_ros.engine.front_end import FrontEnd
 from fer_ros.engine.geometry import GEOMETRY_DIM, RunningNeutral
-from fer_ros.engine.landmarks import FaceLandmarker, box_iou
+from fer_ros.engine.landmarks import box_iou
 from fer_ros.engine.predictors import DEFAULT_MODEL, RecurrentPredictor
 from fer_ros.io.media import (
     FACE_ENTERS_CLIP,
@@ -31,6 +33,7 @@ from fer_ros.io.media import (
     SINGLE_FACE_CLIP,
     media_path,
 )
+from fer_ros.model.backbone import load_backbone, scale
 from fer_ros.model.classes import CLASS_NAMES, PHASES
 from fer_ros.model.expression import ExpressionModel, ModelConfig, save_model
 
@@ -174,16 +177,13 @@ def test_five_face_photo_five_distinct_non_overlapping_faces(engine_model):
         again = engine.process(photo)
         assert sorted(f.id for f in again.faces) == sorted(f.id for f in result.faces)
     finally:
-        engine.landmarker.close()
+        engine.close()
 
 
 def test_max_faces_caps_the_faces_per_frame():
     photo = cv2.imread(str(media_path(MULTI_FACE_PHOTO)))
-    engine = Engine(EngineConfig(model="baseline", max_faces=3))
-    try:
+    with Engine(EngineConfig(model="baseline", max_faces=3)) as engine:
         assert len(engine.process(photo).faces) == 3
-    finally:
-        engine.landmarker.close()
 
 
 def test_face_back_within_lost_timeout_keeps_id_and_later_gets_new_one(clip_frames, run_frames, engine_model):
@@ -286,12 +286,14 @@ def untrained_weights(tmp_path_factory):
     """A freshly initialised model file: exercises the predictor's mechanics without training."""
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("weights") / "untrained.safetensors"
-    save_model(ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM)).eval(), path)
+    shipped = load_backbone()
+    model = ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM, backbone=shipped.cfg.to_dict())).eval()
+    model.cnn.load_state_dict(shipped.state_dict())  # real features from the shipped CNN
+    save_model(model, path)
     return path
 
 
-@pytest.fixture(params=["untrained", pytest.param("trained", marks=pytest.mark.skipif(
-    not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet"))])
+@pytest.fixture(params=["untrained", "trained"])
 def recurrent_weights(request, untrained_weights):
     return untrained_weights if request.param == "untrained" else DEFAULT_MODEL
 
@@ -300,30 +302,27 @@ def recurrent_weights(request, untrained_weights):
 def mosaic_features(clip_frames):
     """Real per-face features over 8 frames of a 2x2 mosaic of the short clip (4 faces per frame).
 
-    Returns appearance (T, 4, 135) and geometry (T, 4, G), faces in tile order.
+    Returns appearance (T, 4, A) and geometry (T, 4, G), faces in tile order.
     """
     frames = clip_frames(SHORT_FACE_CLIP)[0]
-    landmarker = FaceLandmarker(max_faces=8)
     encoder = AppearanceEncoder("cpu")
     neutrals = [RunningNeutral() for _ in range(4)]
     appearance, geometry = [], []
-    try:
+    with contextlib.closing(FrontEnd(encoder.crop_size, encoder.equalize)) as front:
         for t in range(8):
             tiles = [cv2.resize(frames[t + 15 * k], (320, 180), interpolation=cv2.INTER_AREA) for k in range(4)]
             mosaic = np.vstack([np.hstack(tiles[:2]), np.hstack(tiles[2:])])
-            faces = landmarker.process(cv2.cvtColor(mosaic, cv2.COLOR_BGR2RGB))
+            faces = front.faces(cv2.cvtColor(mosaic, cv2.COLOR_BGR2RGB))
             assert len(faces) == 4, f"mosaic frame {t}: {len(faces)} faces"
             tile = [int(f.box[0] + f.box[2] / 2 >= 320) + 2 * int(f.box[1] + f.box[3] / 2 >= 180) for f in faces]
             assert sorted(tile) == [0, 1, 2, 3]
             faces = [faces[tile.index(k)] for k in range(4)]
-            crops = face_crops(to_gray(mosaic), faces)
+            crops = front.crops(to_gray(mosaic), faces)
             batched = encoder(crops)
             single = torch.cat([encoder(crops[k:k + 1]) for k in range(4)])
             torch.testing.assert_close(batched, single, atol=1e-4, rtol=1e-4)  # the CNN batches too
             appearance.append(batched)
             geometry.append(np.stack([geometry_of(f, n) for f, n in zip(faces, neutrals)]))
-    finally:
-        landmarker.close()
     return torch.stack(appearance), np.stack(geometry)
 
 
@@ -383,40 +382,33 @@ def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mos
     np.testing.assert_allclose(out.intensity, ref.intensity, atol=1e-5)
 
 
-# ------------------------------------------------------------------ fine-tuned appearance CNN
+# ------------------------------------------------------------------ the model's own backbone
 
-def test_engine_encodes_faces_with_a_finetuned_models_own_cnn(clip_frames, tmp_path):
-    """A model trained with finetune_cnn carries its CNN: the recurrent engine encodes faces with
-    it (its appearance features == model.encode of the crops); the baseline keeps the stock CNN."""
+def test_engine_encodes_faces_with_the_backbone_stored_in_the_model(clip_frames, tmp_path):
+    """A model file carries the backbone it was trained on: the recurrent engine (and a baseline
+    given that file) encode faces with it, not with the shipped one."""
     torch.manual_seed(0)
-    model = ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM, finetune_cnn=True))
-    with torch.no_grad():  # stand-in for fine-tuning: the CNN is no longer the shipped one
-        for p in model.cnn.parameters():
-            p.mul_(1 + 0.2 * torch.randn_like(p))
-    path = tmp_path / "finetuned.safetensors"
-    save_model(model.eval(), path)
-
-    pred = RecurrentPredictor(path)
-    assert pred.cnn is pred.model.cnn is not None
+    shipped = load_backbone()
+    model = ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM, backbone=shipped.cfg.to_dict())).eval()
+    with torch.no_grad():  # another backbone than the shipped one
+        for mine, ref in zip(model.cnn.state_dict().values(), shipped.state_dict().values()):
+            mine.copy_(ref * (1 + 0.2 * torch.randn_like(ref)) if ref.is_floating_point() else ref)
+    path = tmp_path / "own_cnn.safetensors"
+    save_model(model, path)
     frames = clip_frames(SHORT_FACE_CLIP)[0][:3]
-    engines = {m: Engine(EngineConfig(model=m, weights=str(path), device="cpu")) for m in ("recurrent", "baseline")}
-    try:
-        assert engines["recurrent"].encoder.cnn is engines["recurrent"].predictor.model.cnn
-        feats = {m: [] for m in engines}
-        for bgr in frames:
-            for m, engine in engines.items():
-                engine.process(bgr)
-                feats[m].append(engine.last_features[1])
-        # the crops the engine fed the CNN: same frame, same (static-image) landmarker
-        faces = engines["recurrent"].landmarker.process(cv2.cvtColor(frames[-1], cv2.COLOR_BGR2RGB))
-        crops = face_crops(to_gray(frames[-1]), faces)
-    finally:
-        for engine in engines.values():
-            engine.landmarker.close()
-    assert len(crops) == 1 and feats["recurrent"][-1].shape == (1, 135)
+    runs = {"recurrent": str(path), "baseline": str(path), "shipped": None}
+    feats = {}
+    for key, weights in runs.items():
+        cfg = EngineConfig(model="recurrent" if key == "recurrent" else "baseline", weights=weights, device="cpu")
+        with Engine(cfg, keep_features=True) as engine:
+            results = [engine.process(bgr) for bgr in frames]
+        feats[key] = results[-1].features
+    crops = feats["recurrent"].crops
+    assert crops.shape == (1, shipped.crop_size, shipped.crop_size) and crops.dtype == np.uint8
     with torch.no_grad():
-        own = model.encode(torch.from_numpy(crops))
-    stock = AppearanceEncoder("cpu")(crops)
-    torch.testing.assert_close(feats["recurrent"][-1], own, atol=1e-4, rtol=1e-4)
-    torch.testing.assert_close(feats["baseline"][-1], stock, atol=1e-4, rtol=1e-4)
-    assert not torch.allclose(own, stock, atol=1e-2)
+        own = model.cnn.appearance(scale(torch.from_numpy(crops)).unsqueeze(1)).numpy()
+        stock = shipped.appearance(scale(torch.from_numpy(crops)).unsqueeze(1)).numpy()
+    np.testing.assert_allclose(feats["recurrent"].appearance, own, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(feats["baseline"].appearance, own, atol=1e-4, rtol=1e-4)
+    np.testing.assert_allclose(feats["shipped"].appearance, stock, atol=1e-4, rtol=1e-4)
+    assert not np.allclose(own, stock, atol=1e-3)

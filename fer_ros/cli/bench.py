@@ -54,7 +54,7 @@ def measure(engine: Engine, frames: list[np.ndarray], warmup: int = 10) -> tuple
     for i, f in enumerate(frames[:warmup]):
         engine.process(f, i / 30)
     engine.reset()
-    engine.timings.clear()
+    engine.reset_timings()
     faces = 0
     sync = torch.cuda.synchronize if engine.device.type == "cuda" else (lambda: None)
     t0 = time.perf_counter()
@@ -63,7 +63,7 @@ def measure(engine: Engine, frames: list[np.ndarray], warmup: int = 10) -> tuple
         sync()
     wall = time.perf_counter() - t0
     n = len(frames)
-    return {k: 1000 * engine.timings[k] / n for k in STAGES}, n / wall, faces / n
+    return {k: 1000 * s / n for k, s in engine.stage_seconds().items()}, n / wall, faces / n
 
 
 def run_bench(frames: int = 150, devices=None, model: str = "recurrent", weights=None, detect_every=(1, 3)) -> None:

@@ -16,7 +16,8 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--config", help="ROS 2 parameter YAML with engine parameters (e.g. config/fer.yaml)")
     g.add_argument("--model", choices=MODELS,
                    help="recurrent: MV-LSTM per face (default); baseline: the frame-wise CNN alone")
-    g.add_argument("--weights", help="recurrent model file (.safetensors); default: the shipped weights")
+    g.add_argument("--weights", help="model file (.safetensors): an expression model for recurrent, a backbone for "
+                                      "baseline; default: the shipped weights")
     g.add_argument("--device", help="auto (CUDA when present; default), cpu, cuda, cuda:N")
     g.add_argument("--max-faces", type=int, help="most faces tracked per frame (default 8)")
     g.add_argument("--detect-every", type=int,

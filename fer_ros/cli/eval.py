@@ -43,14 +43,15 @@ def run(args: argparse.Namespace) -> int:
         raise FileNotFoundError(f"recurrent model weights not found: {weights} (pass --weights FILE)")
 
     from fer_ros.learn import evaluate as ev
+    from fer_ros.learn import generated as gen
 
     if args.dataset == "generated":
         n = min(args.videos, args.limit) if args.limit else args.videos
-        idents = ev.heldout_identities(cache_dir=None if args.no_cache else ev.CACHE_DIR)
-        dataset = ev.generated_description(n, args.seed, idents)
+        idents = gen.test_identities(cache_dir=None if args.no_cache else gen.CACHE_DIR)
+        dataset = gen.generated_description(n, args.seed, idents)
         print(f"generated held-out set: {n} sequences of {len(idents)} held-out bases "
               f"({', '.join(dataset['persons'])}), seed {args.seed}")
-        videos = ev.generated_videos(n, args.seed, identities=idents)
+        videos = gen.generated_videos(n, args.seed, identities=idents)
         total = n
     else:
         from fer_ros.learn.datasets import load_dataset

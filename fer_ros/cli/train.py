@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from fer_ros.learn.train import train
 
-        path = train(args.config, args.out, resume=args.resume, progress=progress)
+        path = train(args.config, args.out, data_path=args.data, resume=args.resume, progress=progress)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"selected weights: {path}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 from pathlib import Path
 
@@ -24,25 +25,24 @@ def run_video(spec: str, out_dir: str | Path, cfg: EngineConfig | None = None, s
     ``stills``: every image is an independent photo; face state is reset between images.
     """
     source = open_input(spec, fps, recursive=stills)
-    own_engine = engine is None
-    engine = engine or Engine(cfg)
-    log.info("input %s; model %s on %s", source.description, engine.model_name, engine.device)
-    writer = ResultWriter(out_dir, source.fps, stills=stills)
-    skipped = 0
-    try:
-        for frame in tqdm(source.frames, total=source.total, disable=not progress, unit="frame",
-                          desc="fer-ros"):
-            if stills:
-                writer.events(engine.reset())
-            result = engine.process(frame.image, 0.0 if stills else frame.stamp)
-            if frame.error:  # the reader knows better than the engine why there is no image
-                result.error = frame.error
-            skipped += result.error is not None
-            writer.frame(result, frame.image if result.error is None else None, frame.name)
-    finally:
-        outputs = writer.close(engine.close())
-        if own_engine:
-            engine.release()
+    with contextlib.ExitStack() as stack:
+        if engine is None:
+            engine = stack.enter_context(Engine(cfg))
+        log.info("input %s; model %s on %s", source.description, engine.model_name, engine.device)
+        writer = ResultWriter(out_dir, source.fps, stills=stills)
+        skipped = 0
+        try:
+            for frame in tqdm(source.frames, total=source.total, disable=not progress, unit="frame",
+                              desc="fer-ros"):
+                if stills:
+                    writer.events(engine.reset())
+                result = engine.process(frame.image, 0.0 if stills else frame.stamp)
+                if frame.error:  # the reader knows better than the engine why there is no image
+                    result.error = frame.error
+                skipped += result.error is not None
+                writer.frame(result, frame.image if result.error is None else None, frame.name)
+        finally:
+            outputs = writer.close(engine.finish())
     if skipped:
         log.warning("%d frame(s) skipped (see the warnings above and 'error' in frames.jsonl)", skipped)
     return outputs

@@ -2,13 +2,15 @@
 
 No ROS and no training code is imported here. The public API is the ``Engine`` class, its
 settings (``EngineConfig``, ``SpotterConfig``) and its results (``FrameResult``,
-``FaceResult``, ``IntervalEvent``); a frame it cannot use raises or reports ``BadFrame``.
+``FaceResult``, ``Features``, ``IntervalEvent``); a frame it cannot use is reported as
+``BadFrame``.
 """
 
 from .config import MODELS, EngineConfig
-from .engine import STAGES, Engine, FaceResult, FrameResult
+from .engine import STAGES, Engine
 from .images import BadFrame
+from .results import FaceResult, Features, FrameResult
 from .spotter import IntervalEvent, SpotterConfig
 
-__all__ = ["Engine", "EngineConfig", "SpotterConfig", "FrameResult", "FaceResult", "IntervalEvent", "BadFrame",
-           "MODELS", "STAGES"]
+__all__ = ["Engine", "EngineConfig", "SpotterConfig", "FrameResult", "FaceResult", "Features", "IntervalEvent",
+           "BadFrame", "MODELS", "STAGES"]

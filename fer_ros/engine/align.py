@@ -3,7 +3,7 @@
 The transform is fitted on eye corners and the nose (points that barely move with
 expressions), so a smile or a jaw drop changes the aligned crop's content, not its
 framing. The canonical layout mirrors FER2013's framing (eyes at ~40% height, about
-a third of the crop apart), which is what the mini-Xception was trained on.
+a third of the crop apart), close to how FER2013's faces are cut.
 """
 
 from __future__ import annotations

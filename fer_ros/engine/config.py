@@ -13,12 +13,15 @@ from .images import MAX_SIDE
 from .spotter import SpotterConfig
 
 MODELS = ("recurrent", "baseline")
+# Settings a running engine cannot take (they choose its models or its front end): a change
+# needs a new Engine; Engine.reconfigure applies every other one between two frames.
+REBUILD = ("model", "weights", "device", "max_faces", "min_detection_confidence")
 
 
 @dataclass
 class EngineConfig:
     model: str = "recurrent"  # recurrent | baseline (the CNN alone, frame by frame)
-    weights: str | None = None  # recurrent model file; None: the shipped default
+    weights: str | None = None  # the model file (recurrent: an expression model; baseline: a backbone); None: shipped
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     max_faces: int = 8
     min_detection_confidence: float = 0.5

@@ -2,12 +2,14 @@
 
 An id lives while its face keeps being matched; it ends when the face has not been
 seen for ``lost_timeout`` seconds of stream time (image stamps, so bag replay and
-sim time behave like live cameras). Ids are never reused within a tracker's life.
+sim time behave like live cameras). Ids are never reused.
 """
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
+from typing import Iterator
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -25,11 +27,16 @@ class Track:
 
 
 class Tracker:
-    def __init__(self, iou_threshold: float = 0.2, lost_timeout: float = 1.0, first_id: int = 1):
+    def __init__(self, iou_threshold: float = 0.2, lost_timeout: float = 1.0, ids: Iterator[int] | None = None):
         self.iou_threshold = iou_threshold
         self.lost_timeout = lost_timeout
         self.tracks: dict[int, Track] = {}
-        self._next_id = first_id
+        # New ids come from here; several trackers sharing one iterator never share an id.
+        self._ids = ids if ids is not None else itertools.count(1)
+
+    def boxes(self, ids: list[int]) -> list[np.ndarray]:
+        """Last boxes of the live tracks among ``ids``, in that order."""
+        return [self.tracks[i].box for i in ids if i in self.tracks]
 
     def update(self, boxes: list[np.ndarray], stamp: float) -> tuple[list[int], list[Track]]:
         """Assign an id to each box; returns (ids in box order, tracks that ended now)."""
@@ -46,10 +53,9 @@ class Tracker:
                     ids[r] = track.id
         for i, box in enumerate(boxes):
             if not ids[i]:
-                track = Track(self._next_id, np.asarray(box, np.float32), stamp, stamp)
+                track = Track(next(self._ids), np.asarray(box, np.float32), stamp, stamp)
                 self.tracks[track.id] = track
                 ids[i] = track.id
-                self._next_id += 1
         ended = [t for t in self.tracks.values() if stamp - t.last_stamp > self.lost_timeout]
         for t in ended:
             del self.tracks[t.id]

@@ -2,8 +2,8 @@
 
 Every video is run through the STREAMING engine frame by frame, exactly as the ROS node
 runs a camera: ``Engine.process(frame, stamp)`` with ``stamp = index / fps``, then
-``Engine.close()`` at the end of the video (it closes open intervals). One engine per
-model, reused across videos (``close()`` forgets every face between videos). The two
+``Engine.finish()`` at the end of the video (it closes open intervals). One engine per
+model, reused across videos (``finish()`` forgets every face between videos). The two
 models see the same decoded frames.
 
 Per frame, the prediction for the video's subject is the face the engine returned for
@@ -27,25 +27,20 @@ Ground truth (both models scored against the same arrays):
   the ``scored`` frames of a real dataset.
 
 The baseline is ``EngineConfig(model="baseline")`` with every other setting equal: the
-mini-Xception's softmax per frame, its intensity and activity 1 - P(neutral), spotted
+appearance CNN's softmax per frame, its intensity and activity 1 - P(neutral), spotted
 by the same online spotter.
 
-Streaming == batch: the engine exposes what it fed the models (``Engine.last_features``).
+Streaming == batch: an ``Engine(keep_features=True)`` returns what it fed the models.
 For the recurrent model the evaluation re-runs ``ExpressionModel.forward`` over each
-face's whole feature sequence at once (``batch_outputs``) and reports the largest
+face's whole feature sequence at once (``Engine.batch_outputs``) and reports the largest
 difference from the streamed class probabilities (``streaming_vs_batch`` in the report).
 
-Held-out generated set (``--dataset generated``): ``synth`` sequences of the HELD-OUT
-identities only (``synth.IDENTITY_SOURCES["heldout"]``: people never used in training),
-sequence i drawn with ``np.random.default_rng([seed, EVAL_STREAM, i])`` from the base
-``i % len(bases)``. ``fer_ros.learn.sequences`` draws training sequences with stream 0 and the
-validation (model selection) sequences with stream 1, so these are neither.
+The generated test set (``--dataset generated``) is learn.generated.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import math
@@ -53,20 +48,18 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable
 
 import numpy as np
 
-from fer_ros.engine.config import EngineConfig
+from fer_ros.engine import Engine, EngineConfig
 from fer_ros.model.classes import CLASS_NAMES, NEUTRAL, NUM_CLASSES
 
 from . import metrics
+from .report import format_table, plot_confusion, plot_on_the_fly
 
 log = logging.getLogger("fer_ros.learn.evaluate")
 
-EVAL_STREAM = 2  # rng stream of evaluation sequences (dataset.py: 0 train, 1 validation)
-GENERATED_SYNTH = {"min_len": 40, "max_len": 120}  # sequence lengths as config/train_default.yaml
-CACHE_DIR = Path(__file__).resolve().parents[2] / ".cache" / "eval"  # held-out bases, found once
 IOU = 0.5
 MODEL_KEYS = ("model", "baseline")
 SUBJECT_TOLERANCE = 0.3  # generated: the subject's box centre within this share of its side of the known centre
@@ -141,156 +134,6 @@ def as_eval_video(v, k: int = 0) -> EvalVideo:
     raise TypeError(f"cannot evaluate a {type(v).__name__}")
 
 
-# ----------------------------------------------------------------------------- generated set
-
-def _file_key(paths) -> list:
-    out = []
-    for p in paths:
-        p = Path(p)
-        out.append([p.name, p.stat().st_size, int(p.stat().st_mtime)] if p.exists() else [p.name, None])
-    return out
-
-
-def heldout_identities(media=None, cache_dir: str | Path | None = CACHE_DIR):
-    """The held-out base faces (``synth.load_identities(splits=("heldout",))``), cached on disk.
-
-    Finding the bases runs MediaPipe over the held-out clip (tens of seconds on 2 cores);
-    the result is kept in ``cache_dir`` as an .npz (no pickle) keyed by the source files
-    and the code that shapes it. ``cache_dir=None``: no cache.
-    """
-    from fer_ros.io.media import media_dir
-    from fer_ros.model.mini_xception import DEFAULT_WEIGHTS
-
-    from . import synth
-
-    media = Path(media) if media else media_dir()
-    import fer_ros.engine.align
-    import fer_ros.engine.features
-    import fer_ros.engine.landmarks
-    import fer_ros.model.mini_xception
-    sources = [media / f for f, _ in synth.IDENTITY_SOURCES["heldout"]]
-    key_doc = json.dumps({
-        "sources": _file_key(sources),
-        "code": [hashlib.sha1(Path(m.__file__).read_bytes()).hexdigest()
-                 for m in (synth, fer_ros.engine.align, fer_ros.engine.landmarks, fer_ros.engine.features,
-                           fer_ros.model.mini_xception)],
-        "cnn": _file_key([DEFAULT_WEIGHTS]), "media": str(media.resolve())}, sort_keys=True)
-    key = hashlib.sha1(key_doc.encode()).hexdigest()[:16]
-    path = Path(cache_dir) / f"heldout_identities_{key}.npz" if cache_dir else None
-    if path is not None and path.is_file():
-        with np.load(path, allow_pickle=False) as z:
-            info = json.loads(str(z["info"]))
-            return [synth.Identity(name=d["name"], person=d["person"], split=d["split"], image=z[f"image{k}"],
-                                   landmarks=z[f"landmarks{k}"], rest_probs=z[f"rest_probs{k}"],
-                                   rest_label=int(d["rest_label"]), note=d["note"])
-                    for k, d in enumerate(info)]
-    if not any(p.exists() for p in sources):
-        raise FileNotFoundError(f"held-out sample media not found in {media}; run `make media` "
-                                f"(or `python -m fer_ros.io.media fetch`)")
-    idents = synth.load_identities(media, splits=("heldout",))
-    if not idents:
-        raise RuntimeError(f"no held-out identity found in {media}")
-    if path is not None:
-        arrays = {}
-        for k, x in enumerate(idents):
-            arrays.update({f"image{k}": x.image, f"landmarks{k}": x.landmarks, f"rest_probs{k}": x.rest_probs})
-        info = [{"name": x.name, "person": x.person, "split": x.split, "rest_label": int(x.rest_label),
-                 "note": x.note} for x in idents]
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
-            np.savez_compressed(tmp, info=np.array(json.dumps(info)), **arrays)
-            tmp.replace(path)
-        except OSError as e:
-            log.warning("held-out bases not cached (%s)", e)
-    return idents
-
-
-def generated_videos(n: int, seed: int = 0, identities=None, media=None, synth_overrides: dict | None = None,
-                     cache_dir: str | Path | None = CACHE_DIR) -> Iterator[EvalVideo]:
-    """``n`` generated held-out sequences, made one at a time (see the module docstring)."""
-    from . import synth
-
-    idents = identities if identities is not None else heldout_identities(media, cache_dir)
-    bad = [x.name for x in idents if x.split != "heldout"]
-    if bad:
-        raise ValueError(f"evaluation identities must be held-out ones; got training bases {bad}")
-    cfg = synth.SynthConfig(**{**GENERATED_SYNTH, **(synth_overrides or {})})
-    tools: dict[int, tuple] = {}
-    for i in range(n):
-        k = i % len(idents)
-        with single_thread_blas():
-            if k not in tools:
-                tools[k] = (synth.FaceGeometry(idents[k].landmarks),
-                            synth.Warper(idents[k].image, idents[k].landmarks))
-            geo, warper = tools[k]
-            seq = synth.generate_sequence(idents[k], np.random.default_rng([seed, EVAL_STREAM, i]), cfg=cfg,
-                                          warper=warper, geometry=geo)
-        yield from_sequence(seq, f"generated:{i:04d}:{seq.identity}")
-
-
-def single_thread_blas():
-    """Context: OpenBLAS (numpy's and scipy's) on one thread.
-
-    The generator's warps run ~1000 tiny LAPACK calls per frame (scipy's Delaunay
-    barycentric transforms). With OpenBLAS threads on a busy 2-core machine beside
-    torch and MediaPipe, each call can wait for a time slice: measured 1.2 s per warp
-    instead of 6 ms (a 2-sequence evaluation took 156 s instead of 14 s).
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is in requirements.txt
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=1, user_api="blas")
-
-
-def generated_description(n: int, seed: int, identities, synth_overrides: dict | None = None) -> dict:
-    from . import synth
-
-    return {
-        "name": "generated", "videos": n, "seed": seed, "rng": f"np.random.default_rng([{seed}, {EVAL_STREAM}, i])",
-        "synth_config": dataclasses.asdict(synth.SynthConfig(**{**GENERATED_SYNTH, **(synth_overrides or {})})),
-        "identities": [{"name": x.name, "person": x.person, "rest_label": int(x.rest_label)} for x in identities],
-        "persons": sorted({x.person for x in identities}),
-        "split": "heldout (people never used in training)", "sources": synth.IDENTITY_SOURCES["heldout"],
-    }
-
-
-# ----------------------------------------------------------------------------- batch path
-
-def batch_outputs(model, appearance, geometry) -> dict[str, np.ndarray]:
-    """``ExpressionModel.forward`` over one whole sequence at once.
-
-    appearance (T, 135), geometry (T, G) (numpy or tensors: what the engine fed the model
-    for one face, frame after frame) -> per-frame ``probs`` (T, 7), ``intensity`` (T,),
-    ``activity`` (T,) as numpy.
-    """
-    import torch
-
-    device = next(model.parameters()).device
-    app = torch.as_tensor(np.asarray(appearance, np.float32) if not torch.is_tensor(appearance) else appearance,
-                          dtype=torch.float32, device=device)[None]
-    geo = torch.as_tensor(np.asarray(geometry, np.float32) if not torch.is_tensor(geometry) else geometry,
-                          dtype=torch.float32, device=device)[None]
-    with torch.inference_mode():
-        out = model.eval()(app, geo)
-    return {"probs": torch.softmax(out["logits"][0], -1).float().cpu().numpy(),
-            "intensity": out["intensity"][0].float().cpu().numpy(),
-            "activity": out["activity"][0].float().cpu().numpy()}
-
-
-# ----------------------------------------------------------------------------- one model
-
-def _sha256(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def subject_face(faces, centre=None):
     """The face scored for the video's subject (see the module docstring); None when none."""
     if not faces:
@@ -322,35 +165,33 @@ class VideoRun:
 
 
 class ModelRunner:
-    """One streaming engine, reused over videos (closed between them, as a camera that restarts)."""
+    """One model's streaming engines, reused over videos (finished between them, as a camera that
+    restarts): one engine for full frames and one for aligned crops, made when first needed."""
 
     def __init__(self, cfg: EngineConfig, check_batch: bool = True):
-        from fer_ros.engine.engine import Engine
-
         self.cfg = cfg
-        self.engine = Engine(cfg)
         self.check_batch = check_batch and cfg.model == "recurrent"
+        self._engines: dict[bool, Engine] = {}
+        self.engine = self._engine(cfg.aligned)
+
+    def _engine(self, aligned: bool) -> Engine:
+        if aligned not in self._engines:
+            self._engines[aligned] = Engine(dataclasses.replace(self.cfg, aligned=aligned),
+                                            keep_features=self.check_batch)
+        return self._engines[aligned]
 
     def describe(self) -> dict:
-        from fer_ros.model.mini_xception import DEFAULT_WEIGHTS
-
-        cfg = dataclasses.asdict(self.cfg)
-        out = {"engine": cfg, "cnn_weights": {"path": str(DEFAULT_WEIGHTS), "sha256": _sha256(DEFAULT_WEIGHTS)}}
-        if self.cfg.model == "recurrent":
-            path = self.engine.predictor.path
-            out["weights"] = {"path": str(path), "sha256": _sha256(path),
-                              "metadata": getattr(self.engine.predictor.model, "metadata", {})}
-        else:
-            out["weights"] = {"path": None, "note": "frame-wise baseline: the mini-Xception alone (cnn_weights)"}
-        return out
+        return {"engine": dataclasses.asdict(self.cfg), **self.engine.describe()}
 
     def close(self) -> None:
-        self.engine.release()
+        for engine in self._engines.values():
+            engine.close()
 
     def start(self, video: EvalVideo) -> None:
         T = len(video)
         self.video = video
-        self.base = self.engine.frame_index + 1  # engine frame index of this video's frame 0
+        self.engine = self._engine(video.aligned or self.cfg.aligned)
+        self.base: int | None = None  # engine frame number of this video's frame 0
         self.labels = np.full(T, NEUTRAL, np.int64)
         self.probs = np.zeros((T, NUM_CLASSES), np.float32)
         self.probs[:, NEUTRAL] = 1.0
@@ -367,6 +208,8 @@ class ModelRunner:
         t0 = time.perf_counter()
         result = self.engine.process(image, k / self.video.fps)
         self.seconds += time.perf_counter() - t0
+        if self.base is None:
+            self.base = result.frame - k
         self.ended += [ev for ev in result.events if ev.status == "ended"]
         if k >= len(self.labels):
             return  # more frames than labels: a reader's count was short (logged by the caller)
@@ -380,21 +223,20 @@ class ModelRunner:
             self.intensity[k] = face.intensity
             self.activity[k] = face.activity
             self.found[k] = True
-        if self.check_batch and self.engine.last_features is not None:
-            ids, app, geo = self.engine.last_features
-            app = app.detach().float().cpu().numpy()
+        if self.check_batch and result.features is not None:
             for j, f in enumerate(result.faces):
-                assert f.id == ids[j]
-                self.features[f.id].append((app[j], geo[j], f.scores, f.intensity, f.activity))
+                self.features[f.id].append((result.features.appearance[j], result.features.geometry[j], f.scores,
+                                            f.intensity, f.activity))
 
     def finish(self) -> VideoRun:
         t0 = time.perf_counter()
-        self.ended += [ev for ev in self.engine.close() if ev.status == "ended"]
+        self.ended += [ev for ev in self.engine.finish() if ev.status == "ended"]
         self.seconds += time.perf_counter() - t0
         spotted, others = [], 0
+        base = self.base or 0
         for ev in self.ended:
             if ev.face_id in self.subject_ids:
-                spotted.append((ev.onset - self.base, ev.offset - self.base, CLASS_NAMES.index(ev.label)))
+                spotted.append((ev.onset - base, ev.offset - base, CLASS_NAMES.index(ev.label)))
             else:
                 others += 1
         return VideoRun(self.labels, self.probs, self.intensity, self.activity, self.found, sorted(spotted), others,
@@ -403,11 +245,10 @@ class ModelRunner:
     def _batch_diff(self) -> dict | None:
         if not self.check_batch:
             return None
-        model = self.engine.predictor.model
         diff = {"probs": 0.0, "intensity": 0.0, "activity": 0.0, "faces": 0, "frames": 0}
         for rows in self.features.values():
             app, geo, probs, inten, act = (np.stack([np.asarray(r[i]) for r in rows]) for i in range(5))
-            out = batch_outputs(model, app, geo)
+            out = self.engine.batch_outputs(app, geo)
             diff["probs"] = max(diff["probs"], float(np.abs(out["probs"] - probs).max()))
             diff["intensity"] = max(diff["intensity"], float(np.abs(out["intensity"] - inten).max()))
             diff["activity"] = max(diff["activity"], float(np.abs(out["activity"] - act).max()))
@@ -526,8 +367,7 @@ def evaluate(videos: Iterable, engine_cfg: EngineConfig | None, out_dir, dataset
         with open(out_dir / "videos.jsonl", "w") as rows:
             for k, raw in enumerate(videos):
                 video = as_eval_video(raw, k)
-                for key, runner in runners.items():
-                    runner.engine.cfg.aligned = video.aligned or cfg.aligned
+                for runner in runners.values():
                     runner.start(video)
                 n = 0
                 for n, image in enumerate(video.frames(), start=1):
@@ -589,98 +429,3 @@ RULES = {
     "null": "a value that is undefined (no interval or frame scored) is null",
 }
 
-
-# ----------------------------------------------------------------------------- output
-
-def _fmt(x, pct: bool = False) -> str:
-    if x is None:
-        return "-"
-    return f"{100 * x:.1f}" if pct else f"{x:.3f}"
-
-
-def format_table(report: dict) -> str:
-    m, b = report["model"], report["baseline"]
-    rows = [(f"accuracy @ {int(round(float(p) * 100))}% seen (%)", m["accuracy_at"][p], b["accuracy_at"][p], True)
-            for p in m["accuracy_at"]]
-    rows += [(f"  onset->apex @ {int(round(float(p) * 100))}% (%)", m["accuracy_at_onset_to_apex"][p],
-              b["accuracy_at_onset_to_apex"][p], True) for p in m["accuracy_at_onset_to_apex"]]
-    rows += [("spotting precision (IoU>=0.5)", m["spotting"]["precision"], b["spotting"]["precision"], False),
-             ("spotting recall", m["spotting"]["recall"], b["spotting"]["recall"], False),
-             ("spotting F1", m["spotting"]["f1"], b["spotting"]["f1"], False),
-             ("intensity MAE", m["intensity_mae"], b["intensity_mae"], False),
-             ("frame accuracy (%)", m["frame_accuracy"], b["frame_accuracy"], True),
-             ("  on expression frames (%)", m["frame_accuracy_expression"], b["frame_accuracy_expression"], True),
-             ("  on rest frames (%)", m["frame_accuracy_rest"], b["frame_accuracy_rest"], True)]
-    ds = m.get("dataset", {})
-    head = (f"{ds.get('name', 'dataset')}: {m['videos']} videos, {m['frames']} frames, "
-            f"{m['intervals_scored']} expressions scored, {m['frames_without_face']} frames without a face")
-    lines = [head, f"{'':34s}{'model':>10s}{'baseline':>10s}"]
-    lines += [f"{name:34s}{_fmt(a, pct):>10s}{_fmt(c, pct):>10s}" for name, a, c, pct in rows]
-    counts = [f"{sp['n_pred']}/{sp['tp']}/{sp['n_true']}" for sp in (m["spotting"], b["spotting"])]
-    lines.append(f"{'spotted / TP / true intervals':34s}{counts[0]:>10s}{counts[1]:>10s}")
-    if "streaming_vs_batch" in m:
-        lines.append(f"streaming vs batch forward: max |diff| of class probabilities "
-                     f"{m['streaming_vs_batch']['max_abs_diff_probs']:.2e} over {m['streaming_vs_batch']['frames']} "
-                     f"face-frames")
-    return "\n".join(lines)
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _save(plt, fig, path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return Path(path)
-
-
-def plot_on_the_fly(report: dict, path) -> Path:
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for key, marker, color, name in (("model", "o", "C0", "recurrent (MV-LSTM)"),
-                                     ("baseline", "s", "C1", "frame-wise baseline")):
-        for field_, line, width, suffix in (("accuracy_at", "-", 2.0, "onset -> offset"),
-                                            ("accuracy_at_onset_to_apex", ":", 1.2, "onset -> apex")):
-            acc = report[key][field_]
-            xs = [100 * float(p) for p in acc]
-            ys = [np.nan if a is None else 100 * a for a in acc.values()]
-            ax.plot(xs, ys, marker=marker, linestyle=line, lw=width, color=color, label=f"{name}, {suffix}",
-                    alpha=1.0 if line == "-" else 0.7)
-    ds = report["model"].get("dataset", {})
-    ax.set_title(f"On-the-fly accuracy: {ds.get('name', '')} ({report['model']['intervals_scored']} expressions)")
-    ax.set_xlabel("share of the expression seen (%)")
-    ax.set_ylabel("accuracy (%)")
-    ax.set_ylim(0, 100)
-    ax.set_xlim(0, 105)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return _save(plt, fig, path)
-
-
-def plot_confusion(report: dict, path) -> Path:
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
-    for ax, (key, title) in zip(axes, (("model", "recurrent (MV-LSTM)"), ("baseline", "frame-wise baseline"))):
-        cm = np.array(report[key]["confusion_matrix"], float)
-        rows = cm.sum(1, keepdims=True)
-        norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(len(cm)):
-            for j in range(len(cm)):
-                if cm[i, j]:
-                    ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
-                            color="white" if norm[i, j] > 0.6 else "black")
-        ax.set_xticks(range(NUM_CLASSES), CLASS_NAMES, rotation=45, ha="right")
-        ax.set_yticks(range(NUM_CLASSES), CLASS_NAMES)
-        acc = report[key]["frame_accuracy"]
-        ax.set_title(f"{title}: frame accuracy {_fmt(acc, True)}%")
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true (dominant class per frame)")
-    return _save(plt, fig, path)

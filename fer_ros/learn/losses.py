@@ -16,6 +16,8 @@ every term ignores padded frames. Targets (dict) used by `total_loss`:
     phase      (N, T) long   per-frame phase (PHASES index), -1 = unknown
     active     (N, T) float  optional in-expression mask; default phase > neutral
     mask       (N, T) bool
+    dyn        optional (N, T) bool: frames whose intensity and phase are known (generated);
+                             False on real stills, which score the class term only
 """
 
 from typing import Dict, Optional, Sequence, Tuple
@@ -149,6 +151,7 @@ def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
     if unknown:
         raise ValueError(f"unknown loss terms: {sorted(unknown)}")
     mask = targets["mask"].bool()
+    dyn = mask & targets["dyn"].bool() if "dyn" in targets else mask  # intensity and phase known
     phase = targets.get("phase")
     terms: Dict[str, Tensor] = {}
     if weights.get("dense_ce", 0):
@@ -157,8 +160,7 @@ def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
                                           mask, class_weights, ce_floor,
                                           targets.get("rest"), targets.get("ce_weight"))
     if weights.get("intensity", 0):
-        terms["intensity"] = intensity_loss(outputs["intensity"], targets["intensity"], mask,
-                                            intensity_kind)
+        terms["intensity"] = intensity_loss(outputs["intensity"], targets["intensity"], dyn, intensity_kind)
     if weights.get("activity", 0):
         active = targets.get("active")
         if active is None:
@@ -168,9 +170,9 @@ def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
         logits = outputs.get("activity_logits")
         if logits is None:  # only probabilities given: invert the sigmoid safely
             logits = torch.logit(outputs["activity"].clamp(1e-6, 1 - 1e-6))
-        terms["activity"] = activity_loss(logits, active, mask)
+        terms["activity"] = activity_loss(logits, active, dyn)
     if weights.get("phase", 0):
-        terms["phase"] = phase_loss(outputs["phase_logits"], phase, mask)
+        terms["phase"] = phase_loss(outputs["phase_logits"], phase, dyn)
     if not terms:
         raise ValueError("total_loss: all loss weights are zero")
     loss = sum(weights[k] * v for k, v in terms.items())

@@ -2,15 +2,16 @@
 
 Training crops must be the crops the engine will cut at run time (one face front end):
 every still goes through what ``Engine.process`` does with an aligned input
-(``fer-ros video DIR --stills --aligned``): grey -> RGB -> ``FaceLandmarker.process_aligned``
-(mesh on the padded crop) -> ``features.face_crops`` (similarity alignment on the mesh,
-the backbone's crop size and normalisation) and the still's geometry (its normalised
-shape, offset 0: a first frame). The result is cached under ``cache_dir`` keyed by the
+(``fer-ros video DIR --stills --aligned``): ``images.as_bgr`` -> ``FrontEnd.faces`` (the mesh
+on the padded crop) -> ``FrontEnd.crops`` (similarity alignment on the mesh, the backbone's
+crop size and normalisation) and the still's geometry (its normalised shape, offset 0: a
+first frame). The result is cached under ``cache_dir`` keyed by the
 images and every setting that shapes a crop, so epochs cost only the network.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,8 +22,10 @@ import cv2
 import numpy as np
 
 from fer_ros.engine import align, landmarks
-from fer_ros.engine.features import face_crops, geometry_of
+from fer_ros.engine.features import geometry_of, to_gray
+from fer_ros.engine.front_end import FrontEnd
 from fer_ros.engine.geometry import GEOMETRY_DIM, RunningNeutral
+from fer_ros.engine.images import as_bgr
 
 log = logging.getLogger(__name__)
 
@@ -49,25 +52,22 @@ def _key(images: np.ndarray, size: int, equalize: bool) -> str:
     return h.hexdigest()[:16]
 
 
-def front_end_crops(images: np.ndarray, size: int, equalize: bool, landmarker=None,
+def front_end_crops(images: np.ndarray, size: int, equalize: bool,
                     progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(crops, found, geometry) of grey stills (N, H, W) uint8, as the engine cuts them."""
+    """(crops, found, geometry) of grey stills (N, H, W) uint8, cut as ``Engine.process`` cuts an
+    aligned still: the same conversions, the same FrontEnd calls, a fresh running neutral."""
     from tqdm import tqdm
 
-    own = landmarker is None
-    landmarker = landmarker or landmarks.FaceLandmarker(max_faces=1)
     crops = np.zeros((len(images), size, size), np.uint8)
     found = np.zeros(len(images), bool)
     geometry = np.zeros((len(images), GEOMETRY_DIM), np.float32)
-    try:
-        for i, gray in enumerate(tqdm(images, disable=not progress, unit="face", desc="front end")):
-            face = landmarker.process_aligned(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB))
-            crops[i] = face_crops(gray, [face], size, equalize)[0]
-            found[i] = face.landmarks is not None
-            geometry[i] = geometry_of(face, RunningNeutral())
-    finally:
-        if own:
-            landmarker.close()
+    with contextlib.closing(FrontEnd(size, equalize, max_faces=1, aligned=True)) as front:
+        for i, image in enumerate(tqdm(images, disable=not progress, unit="face", desc="front end")):
+            bgr = as_bgr(image)
+            faces = front.faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            crops[i] = front.crops(to_gray(bgr), faces)[0]
+            found[i] = faces[0].landmarks is not None
+            geometry[i] = geometry_of(faces[0], RunningNeutral())
     return crops, found, geometry
 
 

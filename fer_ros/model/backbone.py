@@ -21,9 +21,11 @@ from dataclasses import asdict, dataclass, fields
 import torch
 from torch import Tensor, nn
 
+from . import WEIGHTS_DIR
 from .classes import CLASS_NAMES, NUM_CLASSES
 
 FORMAT = "fer_ros.Backbone/1"
+DEFAULT_BACKBONE = WEIGHTS_DIR / "backbone_fer2013.safetensors"  # the shipped frame-wise CNN
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,8 @@ class BackboneConfig:
         return self.hidden or self.widths[-1]
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """JSON-like (widths as a list), so a config read back from a file compares equal."""
+        return {**asdict(self), "widths": list(self.widths)}
 
     @classmethod
     def from_dict(cls, d: dict) -> "BackboneConfig":
@@ -82,6 +85,19 @@ class Vgg(nn.Module):
         else:
             self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Sequential(nn.Dropout(cfg.dropout), nn.Linear(cfg.feature_dim, NUM_CLASSES))
+
+    # What the front end must cut for this net (features.AppearanceEncoder reads these).
+    @property
+    def crop_size(self) -> int:
+        return self.cfg.input_size
+
+    @property
+    def equalize(self) -> bool:
+        return self.cfg.equalize
+
+    @property
+    def feature_dim(self) -> int:
+        return self.cfg.feature_dim
 
     def forward_features(self, x: Tensor) -> Tensor:
         return self.pool(self.stem(x))
@@ -147,9 +163,10 @@ def read_backbone(path) -> tuple[BackboneConfig, dict, dict]:
         raise ValueError(f"{path}: bad backbone metadata ({e})") from e
 
 
-def load_backbone(path, device="cpu") -> nn.Module:
-    """The backbone saved at ``path``, in eval mode; ``.metadata`` holds its extra metadata."""
-    cfg, tensors, extra = read_backbone(path)
+def load_backbone(path=None, device="cpu") -> nn.Module:
+    """The backbone saved at ``path`` (None: the shipped one), in eval mode; ``.metadata`` holds
+    its extra metadata."""
+    cfg, tensors, extra = read_backbone(DEFAULT_BACKBONE if path is None else path)
     model = create_backbone(cfg)
     try:
         model.load_state_dict(tensors, strict=True)
@@ -159,4 +176,5 @@ def load_backbone(path, device="cpu") -> nn.Module:
     return model.to(device).eval()
 
 
-__all__ = ["BackboneConfig", "Vgg", "create_backbone", "load_backbone", "save_backbone", "read_backbone", "scale"]
+__all__ = ["BackboneConfig", "Vgg", "DEFAULT_BACKBONE", "create_backbone", "load_backbone", "save_backbone",
+           "read_backbone", "scale"]

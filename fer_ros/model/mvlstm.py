@@ -20,9 +20,7 @@ size, M mode size, z_t = [x_t ; h_{t-1} ; m_{t-1}]):
 
     c_t = f_t (.) c_{t-1}   + i_t   (.) (1 - s_t) (.) g_t
     m_t = f^m_t (.) m_{t-1} + i^m_t (.) P (s_t (.) g_t)    P = I if M == H, else linear H -> M
-    h_t = o_t (.) tanh(c_t)                                      (default)
-    h_t = o_t (.) tanh(c_t) + u_t (.) tanh(Q m_t)          (mode_readout=True; Q as P, M -> H)
-    u_t = sigma(W_u z_t + b_u)                            mode read-out gate (H)
+    h_t = o_t (.) tanh(c_t)
 
 All gate pre-activations come from ONE fused Linear on z_t (one matmul per step).
 
@@ -36,10 +34,9 @@ abstract): (1) both states share one candidate g_t and the split gate routes it
 complementarily, s_t to m and (1 - s_t) to c, so content put in m is removed
 from c; (2) m_{t-1} is fed to every gate as context (the gates can only
 "discount" a mode they can see; this is also the only path by which m affects
-the output when mode_readout is off, so it is what trains the mode gates);
-(3) the optional gated read-out u_t of m into h, its bias initialised closed;
-(4) P / Q projections when M != H; (5) bias init: forget gates +1 (standard
-LSTM practice), split gate -1 (start close to a plain LSTM).
+the output, so it is what trains the mode gates); (3) a projection P when M != H;
+(4) bias init: forget gates +1 (standard LSTM practice), split gate -1 (start close
+to a plain LSTM).
 """
 
 from typing import List, Optional, Tuple
@@ -51,17 +48,14 @@ State = Tuple[Tensor, Tensor, Tensor]  # (h, c, m)
 
 
 class MVLSTMCell(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int, mode_size: Optional[int] = None,
-                 mode_readout: bool = False):
+    def __init__(self, input_size: int, hidden_size: int, mode_size: Optional[int] = None):
         super().__init__()
         H, M = hidden_size, (mode_size or hidden_size)
         self.input_size, self.hidden_size, self.mode_size = input_size, H, M
-        self.mode_readout = mode_readout
-        # Gate layout in the fused output: i f o g s | im fm | [u]
-        self.sizes = [H, H, H, H, H, M, M] + ([H] if mode_readout else [])
+        # Gate layout in the fused output: i f o g s | im fm
+        self.sizes = [H, H, H, H, H, M, M]
         self.gates = nn.Linear(input_size + H + M, sum(self.sizes))
         self.proj_in = nn.Linear(H, M, bias=False) if M != H else None    # P
-        self.proj_out = (nn.Linear(M, H, bias=False) if (M != H and mode_readout) else None)  # Q
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -74,8 +68,6 @@ class MVLSTMCell(nn.Module):
             b[1].fill_(1.0)   # f: remember by default
             b[4].fill_(-1.0)  # s: start mostly as a plain LSTM
             b[6].fill_(1.0)   # f^m
-            if self.mode_readout:
-                b[7].fill_(-2.0)  # u: read-out of m starts nearly closed
 
     def init_state(self, batch: int, device=None, dtype=torch.float32) -> State:
         z = lambda n: torch.zeros(batch, n, device=device, dtype=dtype)  # noqa: E731
@@ -92,9 +84,6 @@ class MVLSTMCell(nn.Module):
         c = f * c + i * (g - to_mode)  # (1 - s) * g
         m = fm * m + im * (to_mode if self.proj_in is None else self.proj_in(to_mode))
         h = o * torch.tanh(c)
-        if self.mode_readout:
-            mm = m if self.proj_out is None else self.proj_out(m)
-            h = h + torch.sigmoid(parts[7]) * torch.tanh(mm)
         return h, (h, c, m)
 
 
@@ -102,12 +91,11 @@ class MVLSTM(nn.Module):
     """Stack of MVLSTMCells. State: (h, c, m), each (num_layers, N, size)."""
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 mode_size: Optional[int] = None, mode_readout: bool = False):
+                 mode_size: Optional[int] = None):
         super().__init__()
         self.hidden_size, self.num_layers = hidden_size, num_layers
         self.cells = nn.ModuleList(
-            MVLSTMCell(input_size if layer == 0 else hidden_size, hidden_size, mode_size,
-                       mode_readout)
+            MVLSTMCell(input_size if layer == 0 else hidden_size, hidden_size, mode_size)
             for layer in range(num_layers))
 
     def init_state(self, batch: int, device=None, dtype=torch.float32) -> State:

@@ -19,7 +19,7 @@ layer the ROS node shares.
 The engine stamp of a frame is its header stamp (the bag timestamp when the header
 stamp is zero; the header is still copied as it is). Face ids are unique across the
 cameras of a run and never reused, as the node publishes them (each camera's engine
-tracks on its own; fer_ros.ros.messages.FaceIds maps its ids). A stamp going backwards on
+tracks on its own, all drawing ids from one counter). A stamp going backwards on
 a camera (a looped bag) makes that camera's engine end all faces (their intervals get
 "ended" events) and start new ids. A message that cannot be decoded (unknown
 encoding, corrupt JPEG, truncated data) is logged, counted and skipped: no
@@ -31,6 +31,7 @@ node: same reading, keeping and writing, the node's own messages recorded.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -51,7 +52,6 @@ from .messages import (
     FRAME_EXPRESSIONS,
     INTERVALS_TOPIC,
     PACKAGE,
-    FaceIds,
     StampBook,
     frame_fields,
     header_fields,
@@ -240,11 +240,10 @@ class BagSummary:
 class _Camera:
     """One camera topic: its engine (engine path), stamps, published ids, what it last processed."""
 
-    def __init__(self, topic: str, msgtype: str, stats: TopicStats, ids: FaceIds):
+    def __init__(self, topic: str, msgtype: str, stats: TopicStats):
         self.topic, self.msgtype, self.stats = topic, msgtype, stats
         self.engine: Engine | None = None
         self.book = StampBook()
-        self.ids = ids.table()
         self.last_header: dict | None = None
         self.last_time = 0
         self.last_ns: int | None = None  # stamp of the last decodable frame
@@ -294,6 +293,7 @@ class _EngineRunner:
     def __init__(self, cfg: EngineConfig, outputs: _Outputs):
         self.cfg, self.out = cfg, outputs
         self.cameras: list[_Camera] = []
+        self.ids = itertools.count(1)  # published ids: unique across cameras, as the node publishes them
 
     def image(self, cam: _Camera, raw: bytes, image: np.ndarray | None, header: dict, stamp: dict,
               bag_time: int, bad: str | None) -> None:
@@ -301,7 +301,7 @@ class _EngineRunner:
             cam.bad(bad, stamp)
             return
         if cam.engine is None:
-            cam.engine = Engine(self.cfg)
+            cam.engine = Engine(self.cfg, ids=self.ids)
             self.cameras.append(cam)
             log.info("%s: model %s on %s", cam.topic, cam.engine.model_name, cam.engine.device)
         engine = cam.engine
@@ -312,25 +312,24 @@ class _EngineRunner:
             cam.bad(result.error, stamp)
             self._events(cam, result.events, header, bag_time)
             return
-        self.out.frame(frame_fields(result, header, cam.ids), bag_time)
+        self.out.frame(frame_fields(result, header), bag_time)
         cam.stats.processed += 1
         cam.stats.faces += len(result.faces)
-        cam.stats.ids.update(cam.ids[f.id] for f in result.faces)
+        cam.stats.ids.update(f.id for f in result.faces)
         self._events(cam, result.events, header, bag_time)
-        cam.ids.keep_only(engine.tracker.tracks)
         cam.last_header, cam.last_time = header, bag_time
 
     def _events(self, cam: _Camera, events, header: dict, bag_time: int) -> None:
         for ev in events:
-            self.out.interval(interval_fields(ev, header, cam.book, cam.ids), bag_time)
+            self.out.interval(interval_fields(ev, header, cam.book), bag_time)
 
     def close(self) -> None:
         """End of the bag (or an error): close open intervals, stamped with each camera's last frame."""
         for cam in self.cameras:
-            events = cam.engine.close()
+            events = cam.engine.finish()
             if cam.last_header is not None:
                 self._events(cam, events, cam.last_header, cam.last_time)
-            cam.engine.release()
+            cam.engine.close()
 
 
 def _keep_definition(conn, typestore) -> tuple[str, str]:
@@ -425,8 +424,7 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
         kept_defs = {c.id: _keep_definition(c, reader.typestore) for c in kept_conns}
         msgtypes = {c.topic: c.msgtype for c in image_conns}
         stats = {t: TopicStats(msgtypes[t]) for t in chosen}
-        face_ids = FaceIds()  # published ids: unique across cameras, as the node publishes them
-        cameras = {t: _Camera(t, msgtypes[t], stats[t], face_ids) for t in chosen}
+        cameras = {t: _Camera(t, msgtypes[t], stats[t]) for t in chosen}
         summary = BagSummary(out, storage, stats, expressions_topic, intervals_topic,
                              kept={t: 0 for t in kept_topics})
 

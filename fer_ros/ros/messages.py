@@ -14,8 +14,8 @@ re-derives a field. Semantics follow the comments in ``fer_msgs/msg/*.msg``:
 - ``ExpressionInterval``: header stamp = the frame that triggered the event, frame_id
   of the camera; ``status`` = ``STATUS_*``; ``onset`` always set, ``apex`` zero until
   ``STATUS_APEX``, ``offset`` zero until ``STATUS_ENDED`` (zero = sec 0, nanosec 0).
-- ``face_id``: unique across the cameras of one node (or bag run) and never reused;
-  ``FaceIds`` maps each camera engine's own ids to those.
+- ``face_id``: unique across the cameras of one node (or bag run) and never reused (the
+  cameras' engines draw their ids from one counter).
 
 Times are dicts ``{"sec": int, "nanosec": int}``; float arrays are lists of Python
 floats; nested messages are dicts; message arrays are lists of dicts. ``StampBook``
@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from fer_ros.engine.engine import FaceResult, FrameResult
+from fer_ros.engine import FaceResult, FrameResult
 from fer_ros.engine.spotter import (
     STATUS_APEX,
     STATUS_ENDED,
@@ -101,58 +101,16 @@ class StampBook:
         return seconds_to_time(seconds)
 
 
-class FaceIds:
-    """Published face ids: unique across the cameras of one run, never reused.
-
-    Each camera's engine numbers its faces on its own; ``table()`` gives a camera its map
-    from engine ids to published ids, drawn from one counter in order of first use. Look
-    faces up in the order they are published (a frame's faces, then its events), then call
-    ``keep_only`` with the engine's live track ids.
-    """
-
-    def __init__(self):
-        self._next = 1
-
-    def take(self) -> int:
-        fid, self._next = self._next, self._next + 1
-        return fid
-
-    def table(self) -> "FaceIdTable":
-        return FaceIdTable(self)
-
-
-class FaceIdTable:
-    """One camera's engine ids -> published ids (see FaceIds)."""
-
-    def __init__(self, ids: FaceIds):
-        self.ids = ids
-        self._map: dict[int, int] = {}
-
-    def __getitem__(self, local: int) -> int:
-        if local not in self._map:
-            self._map[local] = self.ids.take()
-        return self._map[local]
-
-    def keep_only(self, live) -> None:
-        """Forget the faces that ended (their events are out): engine ids are never reused."""
-        for local in [k for k in self._map if k not in live]:
-            del self._map[local]
-
-
-def _identity(fid: int) -> int:
-    return fid
-
-
 def header_fields(stamp: Mapping, frame_id: str) -> dict:
     """std_msgs/Header from a ``{"sec", "nanosec"}`` stamp."""
     return {"stamp": {"sec": int(stamp["sec"]), "nanosec": int(stamp["nanosec"])}, "frame_id": str(frame_id)}
 
 
-def face_fields(face: FaceResult, ids: FaceIdTable | Callable | None = None) -> dict:
-    """fer_msgs/FaceExpression for one tracked face; ``ids`` maps engine ids to published ids."""
+def face_fields(face: FaceResult) -> dict:
+    """fer_msgs/FaceExpression for one tracked face."""
     x, y, w, h = (float(v) for v in face.box)
     return {
-        "face_id": int(_lookup(ids)(face.id)),
+        "face_id": int(face.id),
         "x": x, "y": y, "width": w, "height": h,
         "scores": [float(p) for p in face.scores],
         "label": face.label,
@@ -163,30 +121,22 @@ def face_fields(face: FaceResult, ids: FaceIdTable | Callable | None = None) -> 
     }
 
 
-def _lookup(ids) -> Callable[[int], int]:
-    if ids is None:
-        return _identity
-    return ids.__getitem__ if isinstance(ids, FaceIdTable) else ids
-
-
-def frame_fields(result: FrameResult, header: Mapping, ids: FaceIdTable | Callable | None = None) -> dict:
+def frame_fields(result: FrameResult, header: Mapping) -> dict:
     """fer_msgs/FrameExpressions for one processed frame; ``header`` from ``header_fields``."""
     return {"header": dict(header), "class_names": list(CLASS_NAMES),
-            "faces": [face_fields(f, ids) for f in result.faces]}
+            "faces": [face_fields(f) for f in result.faces]}
 
 
-def interval_fields(event: IntervalEvent, header: Mapping, stamps: StampBook | None = None,
-                    ids: FaceIdTable | Callable | None = None) -> dict:
+def interval_fields(event: IntervalEvent, header: Mapping, stamps: StampBook | None = None) -> dict:
     """fer_msgs/ExpressionInterval for one spotter event.
 
     ``header``: stamp of the frame whose processing emitted the event, frame_id of the
-    camera. ``stamps`` maps the event's float onset/apex/offset back to exact times;
-    ``ids`` maps engine ids to published ids.
+    camera. ``stamps`` maps the event's float onset/apex/offset back to exact times.
     """
     to_time = stamps.time if stamps is not None else seconds_to_time
     return {
         "header": dict(header),
-        "face_id": int(_lookup(ids)(event.face_id)),
+        "face_id": int(event.face_id),
         "status": STATUS_CODES[event.status],
         "label": event.label,
         "confidence": float(event.confidence),

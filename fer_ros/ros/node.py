@@ -29,6 +29,7 @@ stamp going backwards (a bag loop) ends every face of that camera (the engine's 
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import math
 import signal
@@ -60,15 +61,19 @@ from rclpy.signals import SignalHandlerOptions
 from sensor_msgs.msg import CompressedImage, Image
 
 from fer_msgs.msg import ExpressionInterval, FaceExpression, FrameExpressions
-from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
-from fer_ros.engine.images import BadFrame
+from fer_ros.engine import (
+    BadFrame,
+    Engine,
+    EngineConfig,
+    FrameResult,
+    IntervalEvent,
+    SpotterConfig,
+)
+from fer_ros.engine.config import REBUILD
 from fer_ros.engine.predictors import DEFAULT_MODEL, resolve_device
-from fer_ros.engine.spotter import IntervalEvent, SpotterConfig
 
 from .images import compressed_to_bgr, image_to_bgr
 from .messages import (
-    FaceIds,
-    FaceIdTable,
     StampBook,
     frame_fields,
     header_fields,
@@ -77,7 +82,6 @@ from .messages import (
 
 NODE_NAME = "fer_node"
 # Engine parameters whose change needs new engines (the others are applied live).
-REBUILD = ("model", "weights", "device", "max_faces", "min_detection_confidence")
 WARN_PERIOD = 5.0  # seconds between two warnings of one kind for one camera
 
 
@@ -95,7 +99,8 @@ def _irange(lo, hi):
 ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
     "model": ("recurrent (mode-variational LSTM per face) | baseline (the frame-wise CNN alone). "
               "A change rebuilds the engines.", {}),
-    "weights": ("recurrent model file (.safetensors); empty: the shipped default. A change rebuilds the engines.", {}),
+    "weights": ("model file (.safetensors): an expression model (recurrent) or a backbone (baseline); empty: the "
+                "shipped default. A change rebuilds the engines.", {}),
     "device": ("auto (CUDA when present) | cpu | cuda | cuda:N. A change rebuilds the engines.", {}),
     "max_faces": ("most faces tracked per frame. A change rebuilds the engines.", _irange(1, 64)),
     "min_detection_confidence": ("face detector score threshold, in (0, 1). A change rebuilds the engines.",
@@ -144,12 +149,14 @@ def check_buildable(cfg: EngineConfig, load_weights: bool = True) -> None:
         resolve_device(cfg.device)
     except RuntimeError as e:  # torch.device("gpu"): not a device string at all
         raise ValueError(f"device {cfg.device!r} is not a device (auto, cpu, cuda, cuda:N): {e}") from e
-    if cfg.model == "recurrent" and load_weights:
-        from fer_ros.model.expression import load_model
+    if load_weights:
+        from fer_ros.model.backbone import DEFAULT_BACKBONE
+        from fer_ros.model.expression import load_cnn, load_model
 
-        path = cfg.weights or DEFAULT_MODEL
+        recurrent = cfg.model == "recurrent"
+        path = cfg.weights or (DEFAULT_MODEL if recurrent else DEFAULT_BACKBONE)
         try:
-            load_model(path, device="cpu")
+            (load_model if recurrent else load_cnn)(path, device="cpu")
         except FileNotFoundError as e:
             raise ValueError(f"weights: no model file at {path}") from e
         except (OSError, ValueError, KeyError, RuntimeError) as e:
@@ -161,16 +168,16 @@ def _time(d) -> Time:
     return Time(sec=int(d["sec"]), nanosec=int(d["nanosec"]))
 
 
-def frame_message(result: FrameResult, header, ids: FaceIdTable) -> FrameExpressions:
+def frame_message(result: FrameResult, header) -> FrameExpressions:
     """The image's header (kept as it came) + messages.frame_fields."""
-    d = frame_fields(result, header_fields({"sec": 0, "nanosec": 0}, ""), ids)
+    d = frame_fields(result, header_fields({"sec": 0, "nanosec": 0}, ""))
     return FrameExpressions(header=header, class_names=d["class_names"],
                             faces=[FaceExpression(**face) for face in d["faces"]])
 
 
-def interval_message(ev: IntervalEvent, header, ids: FaceIdTable, stamps: StampBook) -> ExpressionInterval:
+def interval_message(ev: IntervalEvent, header, stamps: StampBook) -> ExpressionInterval:
     """The triggering image's header + messages.interval_fields (exact onset/apex/offset stamps)."""
-    d = interval_fields(ev, header_fields({"sec": 0, "nanosec": 0}, ""), stamps, ids)
+    d = interval_fields(ev, header_fields({"sec": 0, "nanosec": 0}, ""), stamps)
     d.pop("header")
     for key in ("onset", "apex", "offset"):
         d[key] = _time(d[key])
@@ -190,7 +197,6 @@ def engine_stamp(stamps: StampBook, stamp) -> float | None:
 class Camera:
     topic: str
     engine: Engine
-    ids: FaceIdTable
     stamps: StampBook = field(default_factory=StampBook)
     pending: tuple | None = None  # (message, monotonic receive time): the newest unprocessed frame
     last_header: object = None
@@ -263,11 +269,11 @@ class FerNode(Node):
             raise ValueError(f"image_qos must be one of {IMAGE_QOS}, got {qos_name!r}")
         compressed = bool(self.get_parameter("compressed").value)
 
-        self._ids = FaceIds()
+        self._ids = itertools.count(1)  # face ids: node-wide, never reused
         self.cameras: list[Camera] = []
         for topic in topics:
-            engine = Engine(copy.deepcopy(self.cfg))
-            self.cameras.append(Camera(topic, engine, self._ids.table()))
+            engine = Engine(copy.deepcopy(self.cfg), ids=self._ids)
+            self.cameras.append(Camera(topic, engine))
         self.device = str(self.cameras[0].engine.device)
 
         self.pub_frames = self.create_publisher(FrameExpressions, "~/expressions", 10)
@@ -338,25 +344,20 @@ class FerNode(Node):
         old = self.cfg
         if any(getattr(old, k) != getattr(cfg, k) for k in REBUILD):
             try:
-                engines = [Engine(copy.deepcopy(cfg)) for _ in self.cameras]
+                engines = [Engine(copy.deepcopy(cfg), ids=self._ids) for _ in self.cameras]
             except Exception as e:  # keep serving with the old engines rather than none
                 self.get_logger().error(f"could not build the engine for the new parameters, keeping the old "
                                         f"one: {type(e).__name__}: {e}")
                 return
             for cam, engine in zip(self.cameras, engines):
-                self._publish_events(cam, cam.engine.close(), cam.last_header)
-                cam.engine, cam.ids = engine, self._ids.table()
+                self._publish_events(cam, cam.engine.finish(), cam.last_header)
+                cam.engine.close()
+                cam.engine = engine
             self.device = str(engines[0].device)
             self.get_logger().info(f"engines rebuilt: model {engines[0].model_name} on {self.device}")
         else:
             for cam in self.cameras:
-                e = cam.engine
-                for f in fields(EngineConfig):
-                    if f.name not in REBUILD and f.name != "spotter":
-                        setattr(e.cfg, f.name, getattr(cfg, f.name))
-                for f in fields(SpotterConfig):  # shared with the live spotters: applies at once
-                    setattr(e.cfg.spotter, f.name, getattr(cfg.spotter, f.name))
-                e.tracker.iou_threshold, e.tracker.lost_timeout = cfg.iou_threshold, cfg.lost_timeout
+                cam.engine.reconfigure(copy.deepcopy(cfg))
             if cfg.cpu_threads != old.cpu_threads and self.device == "cpu":
                 import torch
 
@@ -430,9 +431,8 @@ class FerNode(Node):
             self._warn(cam, "bad", f"{cam.topic}: frame skipped: {result.error}")
             self._publish_events(cam, result.events, header)
             return
-        self.pub_frames.publish(frame_message(result, header, cam.ids))
+        self.pub_frames.publish(frame_message(result, header))
         self._publish_events(cam, result.events, header)
-        cam.ids.keep_only(cam.engine.tracker.tracks)
         cam.last_header = header
         done = time.monotonic()
         now = self.get_clock().now().nanoseconds
@@ -449,7 +449,7 @@ class FerNode(Node):
         if header is None:
             header = Image().header
         for ev in events:
-            self.pub_intervals.publish(interval_message(ev, header, cam.ids, cam.stamps))
+            self.pub_intervals.publish(interval_message(ev, header, cam.stamps))
 
     def _warn(self, cam: Camera, kind: str, text: str, error: bool = False) -> None:
         """At most one log line per kind and camera every WARN_PERIOD seconds, with a count of the rest."""
@@ -523,13 +523,13 @@ class FerNode(Node):
         closed = 0
         for cam in self.cameras:
             try:
-                events = cam.engine.close()
+                events = cam.engine.finish()
                 self._publish_events(cam, events, cam.last_header)
                 closed += len(events)
             except Exception:  # the context may already be gone; nothing to report to
                 pass
             if not self._worker.is_alive():  # never free MediaPipe under a frame in hand
-                cam.engine.release()
+                cam.engine.close()
         if closed:  # give the "ended" events a moment to reach reliable subscribers before we exit
             try:
                 from rclpy.duration import Duration
