@@ -37,7 +37,14 @@ $(ROS): $(STAMP) requirements-ros.txt tools/ros_setup.sh package.xml setup.py se
 demo: env media
 	$(VENV)/bin/fer-ros video default --out $(OUT)
 
+# Lint, format, types and import contracts first (seconds), then the suite in a random order
+# (pytest-randomly prints its seed: `--randomly-seed=N` replays that order,
+# `-p no:randomly` turns it off).
 test: env media ros
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy fer_ros/engine fer_ros/model
+	$(VENV)/bin/lint-imports
 	VENV=$(VENV) tools/with_ros.sh $(PY) -m pytest -q test
 
 bench: env media

@@ -43,8 +43,10 @@ def ros_missing() -> str | None:
     try:  # the class, not the package: the source folder fer_msgs/ imports as an empty namespace package
         from fer_msgs.msg import ExpressionInterval, FrameExpressions  # noqa: F401
     except Exception as e:
-        return (f"fer_msgs not importable ({type(e).__name__}: {e}); build it with 'make ros' and run the tests "
-                "through tools/with_ros.sh (make test does)")
+        return (
+            f"fer_msgs not importable ({type(e).__name__}: {e}); build it with 'make ros' and run the tests "
+            "through tools/with_ros.sh (make test does)"
+        )
     return None
 
 
@@ -73,13 +75,17 @@ def new_domain_id() -> int:
 
 def ros_env(domain_id: int) -> dict:
     env = dict(os.environ)
-    env.update(ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               RCUTILS_COLORIZED_OUTPUT="0", PYTHONUNBUFFERED="1")
+    env.update(
+        ROS_DOMAIN_ID=str(domain_id),
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        RCUTILS_COLORIZED_OUTPUT="0",
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("ROS_STATIC_PEERS", None)
     return env
 
 
-_live: list["NodeProcess"] = []
+_live: list[NodeProcess] = []
 
 
 @atexit.register
@@ -105,8 +111,9 @@ class NodeProcess:
         self.stderr_path = tmp_path / "node.stderr"
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=ros_env(domain_id), stdout=self._out, stderr=self._err,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, cwd=ROOT, env=ros_env(domain_id), stdout=self._out, stderr=self._err, stdin=subprocess.DEVNULL
+        )
         _live.append(self)
 
     def __enter__(self):
@@ -190,8 +197,9 @@ class Client:
         self.node.create_subscription(ExpressionInterval, f"/{NODE}/intervals", self._keep(self.intervals), reliable)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._keep(self.diagnostics), 10)
         kind = CompressedImage if compressed else Image
-        self.image_pubs = {t: self.node.create_publisher(kind, f"{t}/compressed" if compressed else t, reliable)
-                           for t in image_topics}
+        self.image_pubs = {
+            t: self.node.create_publisher(kind, f"{t}/compressed" if compressed else t, reliable) for t in image_topics
+        }
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
@@ -202,6 +210,7 @@ class Client:
         def cb(msg):
             with self.lock:
                 store.append(msg)
+
         return cb
 
     def _keep_frame(self, msg):
@@ -255,8 +264,9 @@ class Client:
             if proc is not None and not proc.alive():
                 raise AssertionError(f"fer_node died while waiting for {what}:\n{proc.output()}")
             time.sleep(0.02)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}"
-                             + (f"\n{proc.output()[-4000:]}" if proc else ""))
+        raise AssertionError(
+            f"timed out after {timeout} s waiting for {what}" + (f"\n{proc.output()[-4000:]}" if proc else "")
+        )
 
     def frame_for(self, stamp) -> object | None:
         with self.lock:
@@ -324,9 +334,14 @@ def stamp_of(k: int, base_sec: int = 1_700_000_000, fps: float = 30.0, offset_ns
 def image_msg(bgr, stamp, frame_id: str = "camera_optical", encoding: str = "bgr8"):
     from sensor_msgs.msg import Image
 
-    msg = Image(height=bgr.shape[0], width=bgr.shape[1], encoding=encoding, is_bigendian=0,
-                step=bgr.shape[1] * (bgr.shape[2] if bgr.ndim == 3 else 1) * bgr.dtype.itemsize,
-                data=bgr.tobytes())
+    msg = Image(
+        height=bgr.shape[0],
+        width=bgr.shape[1],
+        encoding=encoding,
+        is_bigendian=0,
+        step=bgr.shape[1] * (bgr.shape[2] if bgr.ndim == 3 else 1) * bgr.dtype.itemsize,
+        data=bgr.tobytes(),
+    )
     msg.header.stamp, msg.header.frame_id = stamp, frame_id
     return msg
 

@@ -16,20 +16,30 @@ HAPPY = CLASS_NAMES.index("happy")
 def _sequence(T=40, onset=5, apex=10, apex_end=14, offset=26, cls=HAPPY, peak=0.8):
     """One expression: linear rise onset..apex, hold, linear fall apex_end..offset."""
     inten = np.zeros(T, np.float32)
-    inten[onset:apex + 1] = np.linspace(0, peak, apex - onset + 1)
-    inten[apex:apex_end + 1] = peak
-    inten[apex_end:offset + 1] = np.linspace(peak, 0, offset - apex_end + 1)
+    inten[onset : apex + 1] = np.linspace(0, peak, apex - onset + 1)
+    inten[apex : apex_end + 1] = peak
+    inten[apex_end : offset + 1] = np.linspace(peak, 0, offset - apex_end + 1)
     phase = np.zeros(T, np.int64)
     phase[onset:apex] = PHASES.index("onset")
-    phase[apex:apex_end + 1] = PHASES.index("apex")
-    phase[apex_end + 1:offset + 1] = PHASES.index("offset")
+    phase[apex : apex_end + 1] = PHASES.index("apex")
+    phase[apex_end + 1 : offset + 1] = PHASES.index("offset")
     label = np.where((np.arange(T) >= onset) & (np.arange(T) <= offset), cls, 0)
     rng = np.random.default_rng(1)
     shapes = rng.normal(0, 0.05, (T, SHAPE_DIM)).astype(np.float32)
     shapes[:, 0] += inten  # the shape moves with the expression
     iv = np.array([[onset, apex, apex_end, offset, cls, peak, 0.0]])
-    return ds.SequenceData(np.zeros((T, 16, 16), np.uint8), geometry_sequence(shapes), label, inten, phase,
-                           np.ones(T, bool), 0, iv, "id", "person")
+    return ds.SequenceData(
+        np.zeros((T, 16, 16), np.uint8),
+        geometry_sequence(shapes),
+        label,
+        inten,
+        phase,
+        np.ones(T, bool),
+        0,
+        iv,
+        "id",
+        "person",
+    )
 
 
 def test_crop_and_resample_stays_in_range_and_ordered():
@@ -57,8 +67,10 @@ def test_amplify_motion_scales_movement_from_the_first_frame():
     seq = _sequence()
     out = augment.amplify_motion(seq, np.random.default_rng(0), {"p_amplify": 1.0, "amplify_max": 3.0})
     assert out is not seq
-    move, move0 = out.geometry[:, :SHAPE_DIM] - out.geometry[:1, :SHAPE_DIM], \
-        seq.geometry[:, :SHAPE_DIM] - seq.geometry[:1, :SHAPE_DIM]
+    move, move0 = (
+        out.geometry[:, :SHAPE_DIM] - out.geometry[:1, :SHAPE_DIM],
+        seq.geometry[:, :SHAPE_DIM] - seq.geometry[:1, :SHAPE_DIM],
+    )
     k = np.linalg.norm(move) / np.linalg.norm(move0)
     assert 1.0 < k <= 3.0 and np.allclose(move, k * move0, atol=1e-5)
     assert np.allclose(out.geometry, geometry_sequence(out.geometry[:, :SHAPE_DIM]))

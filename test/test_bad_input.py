@@ -13,11 +13,9 @@ from fer_ros.cli.video import run_video
 from fer_ros.engine.engine import Engine, EngineConfig
 from fer_ros.engine.images import MAX_PIXELS, MIN_SIDE, BadFrame, as_bgr
 from fer_ros.engine.landmarks import box_iou
-from fer_ros.engine.predictors import DEFAULT_MODEL
 from fer_ros.io.media import SHORT_FACE_CLIP, SINGLE_FACE_CLIP, media_path
 
-MODELS = ["baseline", pytest.param("recurrent", marks=pytest.mark.skipif(
-    not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet"))]
+MODELS = ["baseline", "recurrent"]
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +56,7 @@ def test_as_bgr_refuses_unusable_frames_with_a_clear_message(name):
 
 def test_bad_frame_is_a_value_error():
     assert issubclass(BadFrame, ValueError)  # front ends that catch ValueError keep working
-    assert 10_001 * 10_001 > MAX_PIXELS
+    assert MAX_PIXELS < 10_001 * 10_001
 
 
 def test_as_bgr_converts_every_supported_layout(face_frame):
@@ -66,8 +64,16 @@ def test_as_bgr_converts_every_supported_layout(face_frame):
     grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
     bgra = cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA)
     bgra[:, :, 3] = 7  # alpha must not leak into the colours
-    for image in (bgr, grey, grey[:, :, None], bgra, bgr.astype(np.uint16) * 257, bgr / 255.0,
-                  (bgr / 255.0).astype(np.float32), bgr[:, ::-1]):
+    for image in (
+        bgr,
+        grey,
+        grey[:, :, None],
+        bgra,
+        bgr.astype(np.uint16) * 257,
+        bgr / 255.0,
+        (bgr / 255.0).astype(np.float32),
+        bgr[:, ::-1],
+    ):
         out = as_bgr(image)
         assert out.dtype == np.uint8 and out.ndim == 3 and out.shape[2] == 3
         assert out.shape[:2] == bgr.shape[:2] and out.flags.c_contiguous
@@ -81,6 +87,7 @@ def test_as_bgr_converts_every_supported_layout(face_frame):
 
 
 # ------------------------------------------------------------------ Engine.process
+
 
 @pytest.fixture(scope="module", params=MODELS)
 def engine(request):
@@ -110,9 +117,15 @@ def test_engine_finds_the_face_in_every_supported_layout(engine, face_frame, lay
     (face,) = ref.faces
     bgr = face_frame
     grey = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-    image = {"grey": grey, "grey-hw1": grey[:, :, None], "bgra": cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
-             "uint16": bgr.astype(np.uint16) * 257, "float64": bgr / 255.0,
-             "float32": (bgr / 255.0).astype(np.float32), "float32-255": bgr.astype(np.float32)}[layout]
+    image = {
+        "grey": grey,
+        "grey-hw1": grey[:, :, None],
+        "bgra": cv2.cvtColor(bgr, cv2.COLOR_BGR2BGRA),
+        "uint16": bgr.astype(np.uint16) * 257,
+        "float64": bgr / 255.0,
+        "float32": (bgr / 255.0).astype(np.float32),
+        "float32-255": bgr.astype(np.float32),
+    }[layout]
     out = engine.process(image)
     assert out.error is None
     assert [f.id for f in out.faces] == [face.id]
@@ -128,7 +141,7 @@ def test_huge_image_face_found_with_box_in_original_pixels(face_frame):
         huge = np.full((6000, 8000, 3), 90, np.uint8)
         scale, x0, y0 = 4, 3000, 2000
         h, w = face_frame.shape[:2]
-        huge[y0:y0 + scale * h, x0:x0 + scale * w] = cv2.resize(face_frame, (scale * w, scale * h))
+        huge[y0 : y0 + scale * h, x0 : x0 + scale * w] = cv2.resize(face_frame, (scale * w, scale * h))
         out = engine.process(huge)
         assert out.error is None and len(out.faces) == 1
         expected = ref.box * scale + np.array([x0, y0, 0, 0], np.float32)
@@ -143,6 +156,7 @@ def test_huge_image_face_found_with_box_in_original_pixels(face_frame):
 
 # ------------------------------------------------------------------ corrupt weights
 
+
 def test_missing_or_corrupt_weights_give_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="not found"):
         Engine(EngineConfig(model="recurrent", weights=str(tmp_path / "missing.safetensors")))
@@ -153,6 +167,7 @@ def test_missing_or_corrupt_weights_give_a_clear_error(tmp_path):
 
 
 # ------------------------------------------------------------------ files through run_video
+
 
 @pytest.mark.parametrize("model", MODELS)
 def test_folder_with_corrupt_jpegs_completes_with_an_error_line(clip_frames, tmp_path, model, caplog):
@@ -171,7 +186,7 @@ def test_folder_with_corrupt_jpegs_completes_with_an_error_line(clip_frames, tmp
     rows = read_jsonl(outputs["frames"])
     assert [r["frame"] for r in rows] == list(range(12))
     for k in (4, 9):
-        assert "frame_%03d.jpg" % k in rows[k]["error"] and "decode" in rows[k]["error"]
+        assert f"frame_{k:03d}.jpg" in rows[k]["error"] and "decode" in rows[k]["error"]
         assert rows[k]["faces"] == []
     assert any("skipped" in r.getMessage() for r in caplog.records)
     ids = {f["id"] for k, r in enumerate(rows) if k not in (4, 7, 9) for f in r["faces"]}

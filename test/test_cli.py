@@ -14,25 +14,33 @@ import pytest
 import skimage.data
 
 from fer_ros.cli import build_parser, main
-from fer_ros.engine.predictors import DEFAULT_MODEL
 from fer_ros.io.media import MULTI_FACE_PHOTO, SHORT_FACE_CLIP, media_path
 from fer_ros.model.classes import CLASS_NAMES, PHASES
 
-MODELS = ["baseline", pytest.param("recurrent", marks=pytest.mark.skipif(
-    not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet"))]
+MODELS = ["baseline", "recurrent"]
 
 FRAME_KEYS = {"frame", "stamp", "faces"}
 FACE_KEYS = {"id", "box", "label", "confidence", "scores", "intensity", "activity", "phase"}
-INTERVAL_KEYS = {"id", "label", "confidence", "onset", "apex", "offset", "onset_stamp", "apex_stamp",
-                 "offset_stamp", "peak_intensity"}
+INTERVAL_KEYS = {
+    "id",
+    "label",
+    "confidence",
+    "onset",
+    "apex",
+    "offset",
+    "onset_stamp",
+    "apex_stamp",
+    "offset_stamp",
+    "peak_intensity",
+    "end_reason",
+}
 ENTRY_POINT = Path(sys.executable).parent / "fer-ros"
 SHORT_FRAMES = 72
 
 
 def fer_ros(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     cmd = [str(ENTRY_POINT)] if ENTRY_POINT.exists() else [sys.executable, "-m", "fer_ros.cli"]
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd)
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -99,6 +107,7 @@ def frame_folder(clip_frames, tmp_path_factory) -> Path:
 
 # ------------------------------------------------------------------ fer-ros video
 
+
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("source", ["folder", "clip"])
 def test_video_writes_every_output(source, model, frame_folder, tmp_path):
@@ -159,7 +168,10 @@ def test_stills_one_line_per_image_with_state_reset(model, stills_folder, tmp_pa
     # Annotated stills keep their input's name and format.
     for name in ("astronaut.png", "astronaut_again.png"):
         check_png(out / "annotated" / name)
-    assert cv2.imread(str(out / "annotated" / "multi_face.jpg")).shape == cv2.imread(str(media_path(MULTI_FACE_PHOTO))).shape
+    assert (
+        cv2.imread(str(out / "annotated" / "multi_face.jpg")).shape
+        == cv2.imread(str(media_path(MULTI_FACE_PHOTO))).shape
+    )
 
 
 def check_frame_rows_stills(rows):
@@ -206,6 +218,7 @@ def test_aligned_crops_one_face_per_frame(model, aligned_folder, tmp_path):
 
 # ------------------------------------------------------------------ help and errors
 
+
 def _subcommands() -> list[str]:
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -227,9 +240,11 @@ def test_help_of_every_subcommand(command, capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: fer-ros {command}")
-    words = {"video": ["--out", "--stills", "--aligned", "--model", "--detect-every", "--lost-timeout"],
-             "bench": ["--frames", "--devices", "--detect-every"],
-             "train": ["--out", "config"]}.get(command, ["--model"])
+    words = {
+        "video": ["--out", "--stills", "--aligned", "--model", "--detect-every", "--lost-timeout"],
+        "bench": ["--frames", "--devices", "--detect-every"],
+        "train": ["--out", "config"],
+    }.get(command, ["--model"])
     for word in words:
         assert word in out
 

@@ -23,7 +23,7 @@ from fer_ros.engine.features import AppearanceEncoder, geometry_of, to_gray
 from fer_ros.engine.front_end import FrontEnd
 from fer_ros.engine.geometry import GEOMETRY_DIM, RunningNeutral
 from fer_ros.engine.landmarks import box_iou
-from fer_ros.engine.predictors import DEFAULT_MODEL, RecurrentPredictor
+from fer_ros.engine.predictors import RecurrentPredictor
 from fer_ros.io.media import (
     FACE_ENTERS_CLIP,
     FACE_LEAVES_CLIP,
@@ -35,7 +35,12 @@ from fer_ros.io.media import (
 )
 from fer_ros.model.backbone import load_backbone, scale
 from fer_ros.model.classes import CLASS_NAMES, PHASES
-from fer_ros.model.expression import ExpressionModel, ModelConfig, save_model
+from fer_ros.model.expression import (
+    DEFAULT_MODEL,
+    ExpressionModel,
+    ModelConfig,
+    save_model,
+)
 
 LEAVES_LAST_FACE = 71
 ENTERS_FIRST_FACE, ENTERS_LAST_FACE = 96, 167
@@ -43,6 +48,7 @@ SLACK = 3  # frames of detector latency allowed around a true appearance/disappe
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def check_face_results(run) -> int:
     """Every FaceResult is a valid distribution with values in range; returns how many."""
@@ -95,6 +101,7 @@ def blank_like(image: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ clips
+
 
 def test_single_face_clip_one_id_in_nearly_every_frame(run_clip, engine_model):
     run = run_clip(SINGLE_FACE_CLIP, engine_model)
@@ -153,7 +160,7 @@ def test_face_enters_id_appears_when_the_face_does(run_clip, engine_model):
     assert abs(seen[0] - ENTERS_FIRST_FACE) <= SLACK, f"first seen at {seen[0]}, really at {ENTERS_FIRST_FACE}"
     assert abs(seen[-1] - ENTERS_LAST_FACE) <= SLACK
     assert len(seen) >= 0.95 * (ENTERS_LAST_FACE - ENTERS_FIRST_FACE + 1)
-    assert all(not live for live in run.live[:seen[0]])
+    assert all(not live for live in run.live[: seen[0]])
     assert fid in run.live[-1]  # unseen for less than lost_timeout at the end of the clip
     by_id = check_events(run)  # close() at the end of the stream closed every open interval
     assert all(k <= len(run.results) for k, _ in by_id.get(fid, []))
@@ -189,8 +196,13 @@ def test_max_faces_caps_the_faces_per_frame():
 def test_face_back_within_lost_timeout_keeps_id_and_later_gets_new_one(clip_frames, run_frames, engine_model):
     frames = clip_frames(SHORT_FACE_CLIP)[0]
     short_gap, long_gap = 15, 45  # 0.5 s and 1.5 s at 30 frames/s, lost_timeout 1 s
-    seq = (frames[:24] + [blank_like(frames[0])] * short_gap + frames[24:48]
-           + [blank_like(frames[0])] * long_gap + frames[48:])
+    seq = (
+        frames[:24]
+        + [blank_like(frames[0])] * short_gap
+        + frames[24:48]
+        + [blank_like(frames[0])] * long_gap
+        + frames[48:]
+    )
     stamps = [k / 30.0 for k in range(len(seq))]
     seg2 = 24 + short_gap
     seg3 = seg2 + 24 + long_gap
@@ -245,8 +257,11 @@ def test_detect_every_3_finds_the_face_as_often_as_every_frame(run_clip):
     assert found_third >= 0.95 * n and found_every >= 0.95 * n
     assert abs(found_third - found_every) <= 0.02 * n
     # Tracked boxes stay on the face: they agree with the every-frame detections.
-    ious = [box_iou(a.faces[0].box, b.faces[0].box)[0, 0]
-            for a, b in zip(every.results, third.results) if a.faces and b.faces]
+    ious = [
+        box_iou(a.faces[0].box, b.faces[0].box)[0, 0]
+        for a, b in zip(every.results, third.results)
+        if a.faces and b.faces
+    ]
     assert np.median(ious) > 0.85 and min(ious) > 0.5
     check_face_results(third)
     check_events(third)
@@ -260,26 +275,30 @@ def test_recurrent_engine_runs_on_a_real_clip_with_any_model_file(clip_frames, r
     check_events(run)
 
 
-@pytest.mark.parametrize("options, name", [
-    ({"model": "lstm"}, "model"),
-    ({"max_faces": 0}, "max_faces"),
-    ({"max_faces": 2.5}, "max_faces"),  # would crash slicing the face list
-    ({"detect_every": float("nan")}, "detect_every"),
-    ({"max_side": -1}, "max_side"),
-    ({"cpu_threads": 0}, "cpu_threads"),
-    ({"min_detection_confidence": 1.0}, "min_detection_confidence"),
-    ({"lost_timeout": -0.5}, "lost_timeout"),
-    ({"lost_timeout": float("nan")}, "lost_timeout"),  # would never end a track
-    ({"iou_threshold": 0.0}, "iou_threshold"),
-    ({"default_fps": 0.0}, "default_fps"),
-    ({"default_fps": float("nan")}, "default_fps"),
-])
+@pytest.mark.parametrize(
+    "options, name",
+    [
+        ({"model": "lstm"}, "model"),
+        ({"max_faces": 0}, "max_faces"),
+        ({"max_faces": 2.5}, "max_faces"),  # would crash slicing the face list
+        ({"detect_every": float("nan")}, "detect_every"),
+        ({"max_side": -1}, "max_side"),
+        ({"cpu_threads": 0}, "cpu_threads"),
+        ({"min_detection_confidence": 1.0}, "min_detection_confidence"),
+        ({"lost_timeout": -0.5}, "lost_timeout"),
+        ({"lost_timeout": float("nan")}, "lost_timeout"),  # would never end a track
+        ({"iou_threshold": 0.0}, "iou_threshold"),
+        ({"default_fps": 0.0}, "default_fps"),
+        ({"default_fps": float("nan")}, "default_fps"),
+    ],
+)
 def test_bad_engine_config_raises_naming_the_field(options, name):
     with pytest.raises(ValueError, match=name):
         Engine(EngineConfig(**{"model": "baseline", **options}))
 
 
 # ------------------------------------------------------------------ recurrent predictor
+
 
 @pytest.fixture(scope="module")
 def untrained_weights(tmp_path_factory):
@@ -319,7 +338,7 @@ def mosaic_features(clip_frames):
             faces = [faces[tile.index(k)] for k in range(4)]
             crops = front.crops(to_gray(mosaic), faces)
             batched = encoder(crops)
-            single = torch.cat([encoder(crops[k:k + 1]) for k in range(4)])
+            single = torch.cat([encoder(crops[k : k + 1]) for k in range(4)])
             torch.testing.assert_close(batched, single, atol=1e-4, rtol=1e-4)  # the CNN batches too
             appearance.append(batched)
             geometry.append(np.stack([geometry_of(f, n) for f, n in zip(faces, neutrals)]))
@@ -339,7 +358,7 @@ def test_batched_step_equals_each_face_stepped_alone(recurrent_weights, mosaic_f
         order = rng.permutation(4)  # faces come in any order; rows must follow the ids
         together = batched([ids[k] for k in order], appearance[t, order], geometry[t, order])
         for j, k in enumerate(order):
-            alone = single([ids[k]], appearance[t, k:k + 1], geometry[t, k:k + 1])
+            alone = single([ids[k]], appearance[t, k : k + 1], geometry[t, k : k + 1])
             np.testing.assert_allclose(together.probs[j], alone.probs[0], atol=1e-5)
             np.testing.assert_allclose(together.intensity[j], alone.intensity[0], atol=1e-5)
             np.testing.assert_allclose(together.activity[j], alone.activity[0], atol=1e-5)
@@ -348,7 +367,8 @@ def test_batched_step_equals_each_face_stepped_alone(recurrent_weights, mosaic_f
     fresh = RecurrentPredictor(recurrent_weights)([1], appearance[-1, :1], geometry[-1, :1])
     late = single([ids[0]], appearance[-1, :1], geometry[-1, :1])
     assert not np.allclose(fresh.activity, late.activity, atol=1e-7) or not np.allclose(
-        fresh.probs, late.probs, atol=1e-7)
+        fresh.probs, late.probs, atol=1e-7
+    )
 
 
 def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mosaic_features):
@@ -383,6 +403,7 @@ def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mos
 
 
 # ------------------------------------------------------------------ the model's own backbone
+
 
 def test_engine_encodes_faces_with_the_backbone_stored_in_the_model(clip_frames, tmp_path):
     """A model file carries the backbone it was trained on: the recurrent engine (and a baseline

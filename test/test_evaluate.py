@@ -20,7 +20,6 @@ from dataset_fixtures import face_frames
 from fer_ros.cli import main
 from fer_ros.engine.config import EngineConfig
 from fer_ros.engine.engine import Engine
-from fer_ros.engine.predictors import DEFAULT_MODEL
 from fer_ros.io.media import SHORT_FACE_CLIP
 from fer_ros.learn import DATA_DIR
 from fer_ros.learn import evaluate as ev
@@ -28,6 +27,7 @@ from fer_ros.learn import generated as gen
 from fer_ros.learn.datasets import load_dataset
 from fer_ros.learn.identities import MEDIA_SOURCES, Identity, check_disjoint
 from fer_ros.model.classes import CLASS_NAMES, NUM_CLASSES
+from fer_ros.model.expression import DEFAULT_MODEL
 
 FRACTION_KEYS = ["0.1", "0.25", "0.5", "0.75", "1.0"]
 ENTRY_POINT = Path(sys.executable).parent / "fer-ros"
@@ -85,6 +85,7 @@ def check_report(report: dict, frames: int, intervals: int, n_videos: int) -> No
 
 # ----------------------------------------------------------------------------- streaming == batch
 
+
 def test_streaming_engine_equals_batch_forward_on_a_real_clip(clip_frames, weights):
     """Engine.process frame by frame vs ExpressionModel.forward over the captured features at once."""
     frames, stamps = clip_frames(SHORT_FACE_CLIP)
@@ -95,8 +96,9 @@ def test_streaming_engine_equals_batch_forward_on_a_real_clip(clip_frames, weigh
             feats = result.features
             assert len(feats.appearance) == len(feats.geometry) == len(feats.crops) == len(result.faces)
             for j, face in enumerate(result.faces):
-                per_face.setdefault(face.id, []).append((feats.appearance[j], feats.geometry[j], face.scores,
-                                                         face.intensity, face.activity))
+                per_face.setdefault(face.id, []).append(
+                    (feats.appearance[j], feats.geometry[j], face.scores, face.intensity, face.activity)
+                )
         assert per_face, "no face found in the clip"
         compared = 0
         for rows in per_face.values():
@@ -120,6 +122,7 @@ def test_features_are_kept_only_when_asked_and_empty_without_a_face():
 
 
 # ----------------------------------------------------------------------------- CLI, generated
+
 
 def test_cli_eval_generated_end_to_end(tmp_path, weights):
     out = tmp_path / "eval"
@@ -173,16 +176,30 @@ def test_cli_eval_segments_on_a_real_smile_with_the_shipped_model(tmp_path):
 
 
 def test_generated_set_uses_test_faces_only():
-    train_face = Identity("fer2013:x.jpg", "fer2013:x.jpg", "train", np.zeros((8, 8, 3), np.uint8),
-                          np.zeros((478, 3), np.float32), np.full(7, 1 / 7, np.float32), 0)
+    train_face = Identity(
+        "fer2013:x.jpg",
+        "fer2013:x.jpg",
+        "train",
+        np.zeros((8, 8, 3), np.uint8),
+        np.zeros((478, 3), np.float32),
+        np.full(7, 1 / 7, np.float32),
+        0,
+    )
     with pytest.raises(ValueError, match="test ones"):
         next(gen.generated_videos(1, identities=[train_face]))
 
 
 def test_identity_splits_never_share_a_person():
     def face(person, split):
-        return Identity(person, person, split, np.zeros((8, 8, 3), np.uint8), np.zeros((478, 3), np.float32),
-                        np.full(7, 1 / 7, np.float32), 0)
+        return Identity(
+            person,
+            person,
+            split,
+            np.zeros((8, 8, 3), np.uint8),
+            np.zeros((478, 3), np.float32),
+            np.full(7, 1 / 7, np.float32),
+            0,
+        )
 
     check_disjoint([face("a", "train"), face("b", "val"), face("c", "test"), face("a", "train")])
     with pytest.raises(ValueError, match="'b'.*val.*test"):
@@ -190,6 +207,7 @@ def test_identity_splits_never_share_a_person():
 
 
 # ----------------------------------------------------------------------------- CK+ layout
+
 
 def build_ckplus_large(root: Path) -> dict:
     """CK+ layout (as dataset_fixtures.build_ckplus) with frames large enough for the face detector."""
@@ -210,8 +228,9 @@ def build_ckplus_large(root: Path) -> dict:
 def test_evaluate_on_a_ckplus_layout(tmp_path, weights):
     exp = build_ckplus_large(tmp_path / "ck")
     videos = load_dataset("ckplus", tmp_path / "ck")
-    report = ev.evaluate(videos, EngineConfig(weights=weights), tmp_path / "out", dataset={"name": "ckplus"},
-                         progress=False, quiet=True)
+    report = ev.evaluate(
+        videos, EngineConfig(weights=weights), tmp_path / "out", dataset={"name": "ckplus"}, progress=False, quiet=True
+    )
     check_report(report, exp["frames"], exp["videos"], exp["videos"])
     assert json.loads((tmp_path / "out" / "report.json").read_text()) == report
     for key in ("model", "baseline"):
@@ -230,6 +249,7 @@ def test_evaluate_refuses_baseline_as_the_model(tmp_path):
 
 # ----------------------------------------------------------------------------- errors
 
+
 def test_cli_missing_dataset_folder_exits_2(tmp_path):
     proc = fer_ros("eval", "--dataset", "ckplus", tmp_path / "nope", "--out", tmp_path / "out")
     assert proc.returncode == 2, proc.stderr
@@ -238,14 +258,17 @@ def test_cli_missing_dataset_folder_exits_2(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--dataset", "casme2"], "needs PATH"),
-    (["--dataset", "generated", "somewhere"], "takes no PATH"),
-    (["--dataset", "generated", "--videos", "0"], "--videos"),
-    (["--dataset", "generated", "--limit", "0"], "--limit"),
-    (["--dataset", "generated", "--model", "baseline"], "side by side"),
-    (["--dataset", "generated", "--weights", "/nonexistent/m.safetensors"], "not found"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--dataset", "casme2"], "needs PATH"),
+        (["--dataset", "generated", "somewhere"], "takes no PATH"),
+        (["--dataset", "generated", "--videos", "0"], "--videos"),
+        (["--dataset", "generated", "--limit", "0"], "--limit"),
+        (["--dataset", "generated", "--model", "baseline"], "side by side"),
+        (["--dataset", "generated", "--weights", "/nonexistent/m.safetensors"], "not found"),
+    ],
+)
 def test_cli_eval_usage_errors_exit_2(args, words, tmp_path, caplog):
     assert main(["eval", *args, "--out", str(tmp_path / "out")]) == 2
     assert words in caplog.text

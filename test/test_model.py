@@ -57,6 +57,7 @@ def run_steps(step, xs, state, n_steps):
 
 # ---------------------------------------------------------------- MV-LSTM
 
+
 @pytest.mark.parametrize("layers,mode_size", [(1, None), (2, 24)])
 def test_mvlstm_steps_equal_forward_per_sequence(layers, mode_size):
     rnn = MVLSTM(10, 16, layers, mode_size)
@@ -65,7 +66,7 @@ def test_mvlstm_steps_equal_forward_per_sequence(layers, mode_size):
     for n, L in enumerate(LENGTHS.tolist()):  # each sequence alone, one step at a time
         state = rnn.init_state(1)
         for t in range(L):
-            o, state = rnn.step(x[n:n + 1, t], state)
+            o, state = rnn.step(x[n : n + 1, t], state)
             torch.testing.assert_close(o[0], out[n, t], atol=1e-6, rtol=0)
         for a, b in zip(state, (h, c, m)):
             torch.testing.assert_close(a[:, 0], b[:, n], atol=1e-6, rtol=0)
@@ -101,12 +102,13 @@ def test_mode_state_receives_input_and_gradients():
     out[:, -1].sum().backward()
     H = cell.hidden_size
     gw = cell.gates.weight.grad
-    mode_rows = gw[5 * H:5 * H + 2 * cell.mode_size]   # i^m, f^m
-    split_rows = gw[4 * H:5 * H]                        # s
+    mode_rows = gw[5 * H : 5 * H + 2 * cell.mode_size]  # i^m, f^m
+    split_rows = gw[4 * H : 5 * H]  # s
     assert mode_rows.abs().sum() > 0 and split_rows.abs().sum() > 0
 
 
 # ---------------------------------------------------------------- model
+
 
 @pytest.mark.parametrize("gate", [False, True])
 def test_model_steps_equal_forward(gate):
@@ -119,7 +121,7 @@ def test_model_steps_equal_forward(gate):
     with torch.no_grad():
         full = model(app, geo, LENGTHS)
         for n, L in enumerate(LENGTHS.tolist()):
-            outs, _ = run_steps(model.step, (app[n:n + 1], geo[n:n + 1]), model.init_state(1), L)
+            outs, _ = run_steps(model.step, (app[n : n + 1], geo[n : n + 1]), model.init_state(1), L)
             for t, o in enumerate(outs):
                 for k in ("logits", "intensity", "activity", "phase_logits"):
                     # (scaled-up head weights in the gate case: larger values, same relative error)
@@ -253,20 +255,24 @@ def test_torch_export_step():
 
 # ---------------------------------------------------------------- losses
 
+
 def toy_targets(n=3, t=T, lengths=LENGTHS):
     mask = torch.arange(t)[None] < lengths[:, None]
     ramp = torch.linspace(0, 1, t)[None].expand(n, t).clone()
     phase = torch.where(ramp > 0.1, torch.ones_like(ramp, dtype=torch.long), 0)
-    return {"label": torch.tensor([4, 1, 6])[:n], "intensity": ramp, "phase": phase,
-            "mask": mask}
+    return {"label": torch.tensor([4, 1, 6])[:n], "intensity": ramp, "phase": phase, "mask": mask}
 
 
 def perfect_outputs(tg):
     q = dense_labels(tg["label"], tg["intensity"])
     active = (tg["phase"] > 0).float()
-    return {"logits": torch.log(q.clamp(min=1e-9)), "intensity": tg["intensity"].clone(),
-            "activity_logits": (active * 2 - 1) * 30, "activity": active,
-            "phase_logits": torch.nn.functional.one_hot(tg["phase"], 4).float() * 30}
+    return {
+        "logits": torch.log(q.clamp(min=1e-9)),
+        "intensity": tg["intensity"].clone(),
+        "activity_logits": (active * 2 - 1) * 30,
+        "activity": active,
+        "phase_logits": torch.nn.functional.one_hot(tg["phase"], 4).float() * 30,
+    }
 
 
 def test_loss_terms_finite_nonneg_and_lower_for_perfect():
@@ -279,8 +285,7 @@ def test_loss_terms_finite_nonneg_and_lower_for_perfect():
         assert torch.isfinite(lr) and lr >= 0 and lp >= 0
         assert lp < 1e-4 < lr, w
     assert intensity_loss(perf["intensity"], tg["intensity"], tg["mask"], "l1") == 0
-    s = spotting_loss(rnd["activity_logits"], rnd["phase_logits"], (tg["phase"] > 0).float(),
-                      tg["phase"], tg["mask"])
+    s = spotting_loss(rnd["activity_logits"], rnd["phase_logits"], (tg["phase"] > 0).float(), tg["phase"], tg["mask"])
     assert torch.isfinite(s) and s > 0
     loss, terms = total_loss(rnd, tg)
     assert set(terms) == {"dense_ce", "intensity", "activity", "phase"} and loss.requires_grad
@@ -333,6 +338,7 @@ def test_class_balanced_weights():
 
 # ---------------------------------------------------------------- training
 
+
 def test_tiny_training_lowers_loss():
     """Class decided by the sign of a geometry feature that appears only mid-sequence."""
     n, t = 32, 12
@@ -342,12 +348,16 @@ def test_tiny_training_lowers_loss():
     app = torch.randn(n, t, A) * 0.1
     lengths = torch.randint(9, t + 1, (n,))
     inten = ((torch.arange(t)[None].float() - 3) / 4).clamp(0, 1).expand(n, t).clone()
-    tg = {"label": torch.where(sign == 1, 4, 5), "intensity": inten,
-          "phase": torch.where(inten > 0, torch.where(inten < 1, 1, 2), 0),
-          "mask": torch.arange(t)[None] < lengths[:, None]}
+    tg = {
+        "label": torch.where(sign == 1, 4, 5),
+        "intensity": inten,
+        "phase": torch.where(inten > 0, torch.where(inten < 1, 1, 2), 0),
+        "mask": torch.arange(t)[None] < lengths[:, None],
+    }
     # the signal is in the shape half of the geometry; a wide bound lets the head decide the class
-    model = small_model(dropout=0.0, stream_dropout=0.0, geometry_shape=True, head_logit_bound=5.0,
-                        expressive_rest_bound=0.0).train()
+    model = small_model(
+        dropout=0.0, stream_dropout=0.0, geometry_shape=True, head_logit_bound=5.0, expressive_rest_bound=0.0
+    ).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-2)
     first = None
     for _ in range(100):

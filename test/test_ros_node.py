@@ -29,7 +29,6 @@ from ros_harness import (
 require_ros()
 
 from fer_ros.engine.engine import Engine, EngineConfig  # noqa: E402
-from fer_ros.engine.predictors import DEFAULT_MODEL  # noqa: E402
 from fer_ros.io.media import SHORT_FACE_CLIP  # noqa: E402
 from fer_ros.model.classes import CLASS_NAMES, PHASES  # noqa: E402
 from fer_ros.ros.messages import StampBook  # noqa: E402
@@ -40,13 +39,15 @@ TOPIC = "/image_raw"
 
 def test_every_engine_parameter_of_the_yaml_is_declared():
     from fer_ros.cli.common import load_params
-    from fer_ros.ros.node import ENGINE_PARAMS, engine_defaults
+    from fer_ros.ros.params import ENGINE_PARAMS, engine_defaults
 
     flat = {}
     for k, v in load_params(CONFIG).items():
         flat.update({f"{k}.{kk}": vv for kk, vv in v.items()} if isinstance(v, dict) else {k: v})
     assert set(flat) == set(ENGINE_PARAMS) == set(engine_defaults())
-    assert {k: v for k, v in engine_defaults().items()} == {**flat, "weights": flat["weights"] or ""}
+    assert dict(engine_defaults().items()) == {**flat, "weights": flat["weights"] or ""}
+
+
 NODE_PARAMS = {"model": "baseline", "image_qos": "reliable", "diagnostics_period": 0.5}
 STARTED, APEX, ENDED = 0, 1, 2
 
@@ -93,7 +94,9 @@ def send_lockstep(client, proc, stream, frames, fps=30.0):
         stamp = stream.next_stamp(fps)
         client.publish(image_msg(frame, stamp))
         stream.published.append(stamp)
-        out.append(client.wait_for(lambda: client.frame_for(stamp), 60, f"the result of frame {stamp}", proc))
+        out.append(
+            client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, f"the result of frame {stamp}", proc)
+        )
     return out
 
 
@@ -119,7 +122,7 @@ def test_expressions_and_intervals_on_a_real_clip(ros, clip):
     assert len(with_face) >= 0.9 * len(clip), "the face is found in (nearly) every frame of the clip"
     assert all(len(m.faces) <= 1 for m in results)
     assert {f.face_id for m in with_face for f in m.faces} == {with_face[0].faces[0].face_id}, "one stable id"
-    assert all(not m.faces for m in results[len(clip):]), "blank frames: an empty faces list"
+    assert all(not m.faces for m in results[len(clip) :]), "blank frames: an empty faces list"
     for m in with_face:
         f = m.faces[0]
         scores = np.array(f.scores)
@@ -167,9 +170,12 @@ def test_newest_frame_only_drops_are_counted(ros, clip, rate):
     def settled(total):
         """Every published frame accounted for: received (then processed, dropped or bad) or lost on the way."""
         d = client.latest_diagnostics(TOPIC)
-        if d and int(d["frames_received"]) + int(d["frames_lost_in_transport"]) == total and \
-                int(d["frames_processed"]) + int(d["frames_dropped"]) + int(d["frames_bad"]) == \
-                int(d["frames_received"]):
+        if (
+            d
+            and int(d["frames_received"]) + int(d["frames_lost_in_transport"]) == total
+            and int(d["frames_processed"]) + int(d["frames_dropped"]) + int(d["frames_bad"])
+            == int(d["frames_received"])
+        ):
             return d
         return None
 
@@ -201,19 +207,33 @@ def test_newest_frame_only_drops_are_counted(ros, clip, rate):
         assert dropped > 0, "60 frames in a fraction of a second cannot all be processed"
     else:
         assert lost == 0, "reliable QoS at 30 Hz over loopback loses nothing"
-    print(f"\nburst of {len(burst)} frames {f'at {rate:.0f} Hz' if rate else 'flooded'}: {len(out)} processed, "
-          f"{dropped} dropped, {lost} lost before the node; last period: latency mean {diag['latency_ms_mean']} ms "
-          f"(p95 {diag['latency_ms_p95']}), processing {diag['processing_ms_mean']} ms, "
-          f"input {diag['input_rate_hz']} Hz, processed {diag['processing_rate_hz']} Hz")
+    print(
+        f"\nburst of {len(burst)} frames {f'at {rate:.0f} Hz' if rate else 'flooded'}: {len(out)} processed, "
+        f"{dropped} dropped, {lost} lost before the node; last period: latency mean {diag['latency_ms_mean']} ms "
+        f"(p95 {diag['latency_ms_p95']}), processing {diag['processing_ms_mean']} ms, "
+        f"input {diag['input_rate_hz']} Hz, processed {diag['processing_rate_hz']} Hz"
+    )
 
 
 def test_diagnostics_report_rates_latency_drops_device_model(ros):
     proc, client, _ = ros
     d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
-    for key in ("input_rate_hz", "processing_rate_hz", "latency_ms_mean", "latency_ms_p95", "latency_ms_max",
-                "processing_ms_mean", "frames_received", "frames_processed", "frames_dropped", "frames_bad",
-                "frames_lost_in_transport",
-                "device", "model", "topic"):
+    for key in (
+        "input_rate_hz",
+        "processing_rate_hz",
+        "latency_ms_mean",
+        "latency_ms_p95",
+        "latency_ms_max",
+        "processing_ms_mean",
+        "frames_received",
+        "frames_processed",
+        "frames_dropped",
+        "frames_bad",
+        "frames_lost_in_transport",
+        "device",
+        "model",
+        "topic",
+    ):
         assert key in d, key
     assert d["device"] == "cpu" == d["_hardware_id"] and d["model"] == "baseline" and d["topic"] == TOPIC
     arrays = client.snapshot(client.diagnostics)
@@ -221,9 +241,14 @@ def test_diagnostics_report_rates_latency_drops_device_model(ros):
     rates = [float(kv.value) for a in arrays for kv in a.status[0].values if kv.key == "input_rate_hz"]
     assert max(rates) > 5.0, "the 30 Hz burst shows up as an input rate"
     # nothing arrives now: the rate falls to zero and the status says so
-    idle = client.wait_for(lambda: (lambda x: x if x and x["input_rate_hz"] == "0.00" else None)(
-        client.latest_diagnostics(TOPIC)), 10, "an idle diagnostics period", proc)
+    idle = client.wait_for(
+        lambda: (lambda x: x if x and x["input_rate_hz"] == "0.00" else None)(client.latest_diagnostics(TOPIC)),
+        10,
+        "an idle diagnostics period",
+        proc,
+    )
     from diagnostic_msgs.msg import DiagnosticStatus
+
     assert idle["_level"] == DiagnosticStatus.WARN and "no images" in idle["_message"]
 
 
@@ -242,8 +267,13 @@ def test_bad_parameters_are_refused_naming_them(ros):
     (r,) = client.set_parameters({"image_topics": ["other"]})  # read at start-up only
     assert not r.successful
     values = client.get_parameters(["spotter.off_threshold", "model", "device", "detect_every", "weights"])
-    assert values == {"spotter.off_threshold": 0.3, "model": "baseline", "device": "auto", "detect_every": 1,
-                      "weights": ""}, "nothing refused was applied"
+    assert values == {
+        "spotter.off_threshold": 0.3,
+        "model": "baseline",
+        "device": "auto",
+        "detect_every": 1,
+        "weights": "",
+    }, "nothing refused was applied"
     assert "parameter change refused" in proc.output()
 
 
@@ -278,8 +308,12 @@ def test_bad_frames_are_survived(ros, clip):
     for i, msg in enumerate((yuv, short, empty), 1):  # one at a time, so none is dropped for a newer one
         client.publish(msg)
         stream.published.append(msg.header.stamp)
-        client.wait_for(lambda i=i: int(client.latest_diagnostics(TOPIC)["frames_bad"]) == bad_before + i, 30,
-                        f"frames_bad to count bad frame {i}", proc)
+        client.wait_for(
+            lambda i=i: int(client.latest_diagnostics(TOPIC)["frames_bad"]) == bad_before + i,
+            30,
+            f"frames_bad to count bad frame {i}",
+            proc,
+        )
     good = send_lockstep(client, proc, stream, clip[:1])
     assert good[0].faces, "the node still answers after bad frames"
     assert len(client.snapshot(client.frames)) == n + 1, "no message for a frame that was not processed"
@@ -308,15 +342,18 @@ def test_sigint_stops_cleanly_closing_open_intervals(ros, clip):
     for k in range(1, 16):  # the smile, continuing after the time jump of the previous test
         stamp = stamp_of(k, base_sec=1_600_000_000)
         client.publish(image_msg(clip[24 + k], stamp))
-        fid = client.wait_for(lambda: client.frame_for(stamp), 60, "a result", proc).faces[0].face_id
+        fid = client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, "a result", proc).faces[0].face_id
     events = [e.status for e in client.snapshot(client.intervals) if e.face_id == fid]
     assert events and events[-1] != ENDED, f"an interval is open on face {fid}: {events}"
     rc = proc.signal(signal.SIGINT, timeout=30)
     err = proc.stderr()
     assert rc == 0, err[-3000:]
     assert "Traceback" not in err
-    ended = client.wait_for(lambda: [e for e in client.snapshot(client.intervals)
-                                     if e.face_id == fid and e.status == ENDED], 5, "the closing 'ended' event")
+    ended = client.wait_for(
+        lambda: [e for e in client.snapshot(client.intervals) if e.face_id == fid and e.status == ENDED],
+        5,
+        "the closing 'ended' event",
+    )
     assert t_ns(ended[0].offset) == t_ns(stamp_of(15, base_sec=1_600_000_000))
 
 
@@ -325,8 +362,11 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
     """Two cameras on CompressedImage, use_sim_time with no /clock, a corrupt JPEG, then SIGTERM."""
     domain = new_domain_id()
     topics = ["/cam_a", "/cam_b"]
-    proc = NodeProcess(domain, {**NODE_PARAMS, "compressed": True, "use_sim_time": True,
-                                "image_topics": [t.lstrip("/") for t in topics]}, tmp_path)
+    proc = NodeProcess(
+        domain,
+        {**NODE_PARAMS, "compressed": True, "use_sim_time": True, "image_topics": [t.lstrip("/") for t in topics]},
+        tmp_path,
+    )
     client, ok = Client(domain, image_topics=topics, compressed=True), False
     try:
         client.wait_ready(proc)
@@ -335,19 +375,26 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
             for j, topic in enumerate(topics):
                 stamp = stamp_of(k, base_sec=1_800_000_000 + j)
                 client.publish(compressed_msg(clip[k + 30 * j], stamp, frame_id=topic), topic)
-                results[topic].append(client.wait_for(lambda: client.frame_for(stamp), 60, f"{topic} frame", proc))
+                results[topic].append(
+                    client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, f"{topic} frame", proc)
+                )
         for j, topic in enumerate(topics):
             assert all(m.header.frame_id == topic for m in results[topic])
-            assert [t_ns(m.header.stamp) for m in results[topic]] == \
-                [t_ns(stamp_of(k, base_sec=1_800_000_000 + j)) for k in range(8)], "image stamps under sim time"
+            assert [t_ns(m.header.stamp) for m in results[topic]] == [
+                t_ns(stamp_of(k, base_sec=1_800_000_000 + j)) for k in range(8)
+            ], "image stamps under sim time"
         ids = [{f.face_id for m in results[t] for f in m.faces} for t in topics]
         assert all(len(i) == 1 for i in ids) and ids[0] != ids[1], "one id per camera, distinct across cameras"
 
         corrupt = compressed_msg(clip[0], stamp_of(9, base_sec=1_800_000_000), frame_id=topics[0])
         corrupt.data = bytes(range(256)) * 4
         client.publish(corrupt, topics[0])
-        client.wait_for(lambda: "could not decode the compressed image" in proc.output(), 30,
-                        "the warning about the corrupt JPEG", proc)
+        client.wait_for(
+            lambda: "could not decode the compressed image" in proc.output(),
+            30,
+            "the warning about the corrupt JPEG",
+            proc,
+        )
         stamp = stamp_of(10, base_sec=1_800_000_000)
         client.publish(compressed_msg(clip[10], stamp, frame_id=topics[0]), topics[0])
         assert client.wait_for(lambda: client.frame_for(stamp), 60, "a frame after the corrupt one", proc).faces
@@ -356,8 +403,10 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
             d = client.latest_diagnostics(f"{topic}/compressed")
             return d if d and d["frames_received"] == str(received) else None
 
-        diag = {t: client.wait_for(lambda t=t, n=n: diag_of(t, n), 10, f"diagnostics of {t}", proc)
-                for t, n in zip(topics, (10, 8))}
+        diag = {
+            t: client.wait_for(lambda t=t, n=n: diag_of(t, n), 10, f"diagnostics of {t}", proc)
+            for t, n in zip(topics, (10, 8))
+        }
         assert diag[topics[0]]["frames_bad"] == "1" and diag[topics[1]]["frames_bad"] == "0"
         assert diag[topics[1]]["topic"] == f"{topics[1]}/compressed"
         arr = client.snapshot(client.diagnostics)[-1]
@@ -373,9 +422,11 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("params, name", [({"spotter.off_threshold": 0.9}, "off_threshold"),
-                                          ({"spotter.on_treshold": 0.6}, "spotter.on_treshold")],
-                         ids=["bad-value", "typo"])
+@pytest.mark.parametrize(
+    "params, name",
+    [({"spotter.off_threshold": 0.9}, "off_threshold"), ({"spotter.on_treshold": 0.6}, "spotter.on_treshold")],
+    ids=["bad-value", "typo"],
+)
 def test_bad_start_up_parameter_exits_with_a_reason(tmp_path, params, name):
     with NodeProcess(new_domain_id(), {**NODE_PARAMS, **params}, tmp_path) as proc:
         rc = proc.proc.wait(120)
@@ -384,15 +435,9 @@ def test_bad_start_up_parameter_exits_with_a_reason(tmp_path, params, name):
 
 
 def test_default_config_as_shipped(tmp_path, clip):
-    """config/fer.yaml unchanged (the recurrent model): runs when its weights exist, else says why it cannot."""
+    """config/fer.yaml unchanged (the recurrent model with the shipped weights)."""
     domain = new_domain_id()
     proc = NodeProcess(domain, {"image_qos": "reliable"}, tmp_path, config=CONFIG)
-    if not DEFAULT_MODEL.exists():
-        with proc:
-            rc = proc.proc.wait(120)
-            out = proc.output()
-        assert rc == 2 and "cannot start" in out and DEFAULT_MODEL.name in out and "Traceback" not in out
-        pytest.skip(f"{DEFAULT_MODEL.name} not present yet: checked the node refuses to start, naming it")
     client, ok = Client(domain), False
     try:
         client.wait_ready(proc)

@@ -16,28 +16,39 @@ from fer_ros.learn import synth
 from fer_ros.model.classes import CLASS_NAMES, NEUTRAL, PHASES
 
 MEDIA = media_dir()
-needs_media = pytest.mark.skipif(not (MEDIA / "single_face.mp4").exists(),
-                                 reason="sample media missing; run `make media`")
+needs_media = pytest.mark.skipif(
+    not (MEDIA / "single_face.mp4").exists(), reason="sample media missing; run `make media`"
+)
 
 
 # ----------------------------------------------------------------------------- ground truth
+
 
 @pytest.mark.parametrize("seed", range(40))
 def test_intensity_track_matches_intervals(seed):
     rng = np.random.default_rng(seed)
     length = int(rng.integers(30, 200))
     label, inten, phase, intervals = synth.intensity_track(length, rng)
-    seq = synth.Sequence(np.zeros((length, 1, 1, 3), np.uint8), label, inten, phase, intervals,
-                         "x", "x", NEUTRAL, np.zeros((length, 2), np.float32))
+    seq = synth.Sequence(
+        np.zeros((length, 1, 1, 3), np.uint8),
+        label,
+        inten,
+        phase,
+        intervals,
+        "x",
+        "x",
+        NEUTRAL,
+        np.zeros((length, 2), np.float32),
+    )
     synth.check_ground_truth(seq)  # intervals == per-frame phase/class, 0 outside, peak at apex
     for iv in intervals:
         assert inten[iv.apex] == pytest.approx(iv.peak, abs=1e-4)
-        assert inten[iv.onset:iv.offset + 1].max() == pytest.approx(iv.peak, abs=1e-4)
+        assert inten[iv.onset : iv.offset + 1].max() == pytest.approx(iv.peak, abs=1e-4)
         lo, hi = (0.2, 0.4) if iv.micro else (0.55, 1.0)
         assert lo <= iv.peak <= hi
         # rises to the apex, falls after it
-        assert np.all(np.diff(inten[iv.onset:iv.apex + 1]) >= -1e-6)
-        assert np.all(np.diff(inten[iv.apex_end:iv.offset + 1]) <= 1e-6)
+        assert np.all(np.diff(inten[iv.onset : iv.apex + 1]) >= -1e-6)
+        assert np.all(np.diff(inten[iv.apex_end : iv.offset + 1]) <= 1e-6)
 
 
 def test_tracks_cover_all_classes_and_micro():
@@ -56,17 +67,20 @@ def test_check_ground_truth_catches_a_wrong_label():
     assert ivs
     label = label.copy()
     label[ivs[0].apex] = (ivs[0].label % 6) + 1  # another expression class
-    seq = synth.Sequence(np.zeros((150, 1, 1, 3), np.uint8), label, inten, phase, ivs, "x", "x", 0,
-                         np.zeros((150, 2), np.float32))
+    seq = synth.Sequence(
+        np.zeros((150, 1, 1, 3), np.uint8), label, inten, phase, ivs, "x", "x", 0, np.zeros((150, 2), np.float32)
+    )
     with pytest.raises(AssertionError):
         synth.check_ground_truth(seq)
 
 
 # ----------------------------------------------------------------------------- real faces
 
+
 @pytest.fixture(scope="module")
 def front():
     from fer_ros.engine.front_end import FrontEnd
+
     with contextlib.closing(FrontEnd(48, True)) as f:
         yield f
 
@@ -101,9 +115,9 @@ def _apex_frame(ident, cls, gain=1.0):
 def test_happy_warp_lifts_and_widens_lip_corners(front, man):
     src = _canonical_landmarks(front, man.image)
     out = _canonical_landmarks(front, _apex_frame(man, "happy"))
-    l, r = 61, 291
-    assert out[l, 1] < src[l, 1] - 0.01 and out[r, 1] < src[r, 1] - 0.01  # corners up
-    assert (out[r, 0] - out[l, 0]) > (src[r, 0] - src[l, 0]) + 0.02      # mouth wider
+    left, right = 61, 291
+    assert out[left, 1] < src[left, 1] - 0.01 and out[right, 1] < src[right, 1] - 0.01  # corners up
+    assert (out[right, 0] - out[left, 0]) > (src[right, 0] - src[left, 0]) + 0.02  # mouth wider
 
 
 def test_surprise_warp_opens_mouth_and_raises_brows(front, man):

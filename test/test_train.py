@@ -40,7 +40,7 @@ def _fake_split(path, n, seed, person, lengths=(30, 50)):
         cls = 1 + i % (NUM_CLASSES - 1)  # every expression class in every split
         on, off = 8, T - 8
         inten = np.zeros(T, np.float32)
-        inten[on:off + 1] = np.sin(np.linspace(0.1, np.pi - 0.1, off - on + 1))
+        inten[on : off + 1] = np.sin(np.linspace(0.1, np.pi - 0.1, off - on + 1))
         label = np.where(inten > 0, cls, 0)
         phase = np.where(inten > 0, 1, 0)  # onset ... apex ... offset
         phase[inten > 0.9] = 2
@@ -52,12 +52,33 @@ def _fake_split(path, n, seed, person, lengths=(30, 50)):
         geo[0] = 0
         crops = rng.integers(0, 256, (T, SPEC["size"], SPEC["size"])).astype(np.uint8)
         crops[0] = 0
-        results.append(dict(crops=crops, geometry=geo, detected=det, label=label.astype(np.int64),
-                            intensity=inten, phase=phase.astype(np.int64),
-                            intervals=[[on, on + 5, on + 6, off, cls, 1.0, 0.0]], rest_label=0,
-                            identity=person, person=person, t_synth=0.0, t_features=0.0))
-    ds._save(path, results, {"persons": [person], "frames": sum(len(r["label"]) for r in results),
-                             "detected_frames": 0, "wall_s": 0.0, "crop_spec": SPEC})
+        results.append(
+            dict(
+                crops=crops,
+                geometry=geo,
+                detected=det,
+                label=label.astype(np.int64),
+                intensity=inten,
+                phase=phase.astype(np.int64),
+                intervals=[[on, on + 5, on + 6, off, cls, 1.0, 0.0]],
+                rest_label=0,
+                identity=person,
+                person=person,
+                t_synth=0.0,
+                t_features=0.0,
+            )
+        )
+    ds._save(
+        path,
+        results,
+        {
+            "persons": [person],
+            "frames": sum(len(r["label"]) for r in results),
+            "detected_frames": 0,
+            "wall_s": 0.0,
+            "crop_spec": SPEC,
+        },
+    )
 
 
 @pytest.fixture
@@ -70,11 +91,24 @@ def tiny_config(tmp_path):
     save_backbone(create_backbone(TINY_CNN).eval(), backbone)
     cfg = {
         "task": "recurrent",
-        "data": {"dir": str(data_dir), "name": "tiny", "build_if_missing": False,
-                 "stills_cache": str(tmp_path / "stills")},
+        "data": {
+            "dir": str(data_dir),
+            "name": "tiny",
+            "build_if_missing": False,
+            "stills_cache": str(tmp_path / "stills"),
+        },
         "model": {"backbone": str(backbone), "hidden": 24, "stream_dim": 16},
-        "train": {"epochs": 2, "batch_size": 2, "lr": 0.02, "p_crop": 0.5, "p_resample": 0.5,
-                  "crop_min": 12, "device": "cpu", "stills_per_epoch": 6, "progress": False},
+        "train": {
+            "epochs": 2,
+            "batch_size": 2,
+            "lr": 0.02,
+            "p_crop": 0.5,
+            "p_resample": 0.5,
+            "crop_min": 12,
+            "device": "cpu",
+            "stills_per_epoch": 6,
+            "progress": False,
+        },
     }
     path = tmp_path / "tiny.yaml"
     path.write_text(yaml.safe_dump(cfg))
@@ -138,19 +172,31 @@ def test_shipped_config_loads():
 
 # ----------------------------------------------------------------------------- targets and figures
 
+
 def _seq(T, app=None, inten=None, kind="generated"):
     inten = np.zeros(T, np.float32) if inten is None else inten
     app = np.zeros((T, 16 + NUM_CLASSES), np.float32) if app is None else app
-    return ds.SequenceData(np.zeros((T, 16, 16), np.uint8), np.zeros((T, GEOMETRY_DIM), np.float32),
-                           np.where(inten > 0, 6, 0), inten, np.zeros(T, int), np.ones(T, bool), 4,
-                           np.zeros((0, 7)), "x", "x", kind=kind, appearance=app)
+    return ds.SequenceData(
+        np.zeros((T, 16, 16), np.uint8),
+        np.zeros((T, GEOMETRY_DIM), np.float32),
+        np.where(inten > 0, 6, 0),
+        inten,
+        np.zeros(T, int),
+        np.ones(T, bool),
+        4,
+        np.zeros((0, 7)),
+        "x",
+        "x",
+        kind=kind,
+        appearance=app,
+    )
 
 
 def test_partial_accuracy_uses_onset_plus_fraction():
     seq = _seq(20)
     seq.intervals = np.array([[4, 8, 9, 12, 3, 1.0, 0.0]])
     pred = np.zeros(20, int)
-    pred[6] = 3   # onset + 0.25 * 8
+    pred[6] = 3  # onset + 0.25 * 8
     pred[12] = 3  # offset
     f = validation.recognition_figures([seq], [pred], [np.eye(NUM_CLASSES)[pred]])
     assert f["acc@25"] == 1.0 and f["acc@50"] == 0.0 and f["acc@100"] == 1.0
@@ -167,16 +213,21 @@ def test_soft_rest_targets_follow_the_cnn_on_still_frames():
 
 def test_stills_score_the_class_term_only():
     """A batch of stills: intensity, activity and phase are unknown there, so they add nothing."""
-    still = batches.still_sequences(np.zeros((1, 16, 16), np.uint8), np.zeros((1, GEOMETRY_DIM), np.float32),
-                                    np.array([3]), ["s"])[0]
+    still = batches.still_sequences(
+        np.zeros((1, 16, 16), np.uint8), np.zeros((1, GEOMETRY_DIM), np.float32), np.array([3]), ["s"]
+    )[0]
     still.appearance = np.zeros((1, 16 + NUM_CLASSES), np.float32)
     item = batches.training_item(still, np.random.default_rng(0), {"still_len_max": 4})
     assert 1 <= len(item[1]) <= 4 and not item[1].any()  # the one frame, repeated
     _, _, _, tg = batches.collate([item], "cpu")
     assert not tg["dyn"].any() and (tg["label"] == 3).all()
     n, t = tg["mask"].shape
-    out = {"logits": torch.zeros(n, t, NUM_CLASSES), "intensity": torch.rand(n, t),
-           "activity_logits": torch.randn(n, t), "phase_logits": torch.randn(n, t, 4)}
+    out = {
+        "logits": torch.zeros(n, t, NUM_CLASSES),
+        "intensity": torch.rand(n, t),
+        "activity_logits": torch.randn(n, t),
+        "phase_logits": torch.randn(n, t, 4),
+    }
     _, terms = total_loss(out, tg)
     assert terms["dense_ce"] > 0 and terms["intensity"] == terms["activity"] == terms["phase"] == 0
 
@@ -190,12 +241,19 @@ def test_residual_head_starts_as_the_framewise_cnn():
 
 # ----------------------------------------------------------------------------- dataset builder
 
+
 @pytest.mark.skipif(not (media_dir() / "multi_face.jpg").exists(), reason="sample media missing")
 def test_dataset_build_runs_the_streaming_path(tmp_path):
     """The test split (sample media people) through the real engine: crops of the shipped backbone's
     size, the animated face found on almost every frame, resumable from its shards."""
-    cfg = ds.DatasetConfig(out_dir=str(tmp_path), name="t", sequences={"test": 2}, workers=1, mirror=False,
-                           synth={"min_len": 16, "max_len": 16})
+    cfg = ds.DatasetConfig(
+        out_dir=str(tmp_path),
+        name="t",
+        sequences={"test": 2},
+        workers=1,
+        mirror=False,
+        synth={"min_len": 16, "max_len": 16},
+    )
     paths = ds.build(cfg, splits=("test",))
     seqs, info = ds.load(paths["test"])
     assert len(seqs) == 2 and all(len(s) == 16 for s in seqs)
@@ -212,6 +270,7 @@ def test_dataset_build_runs_the_streaming_path(tmp_path):
 
 
 # ----------------------------------------------------------------------------- resume, DDP
+
 
 def _weights(path):
     from safetensors.torch import load_file
@@ -274,9 +333,28 @@ def test_torchrun_two_cpu_processes_write_a_loadable_checkpoint(tiny_config, tmp
     tiny_config.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "ddp"
     env = dict(os.environ, OMP_NUM_THREADS="1", CUDA_VISIBLE_DEVICES="")
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                           "-m", "fer_ros.cli", "train", str(tiny_config), "--out", str(out), "--quiet"],
-                          capture_output=True, text=True, timeout=180, env=env, cwd=ROOT)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "fer_ros.cli",
+            "train",
+            str(tiny_config),
+            "--out",
+            str(out),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env=env,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     model = load_model(out / tr.CHECKPOINT)
     assert model.metadata["epoch"] in (1, 2)

@@ -41,8 +41,11 @@ def main() -> int:
     frames = read_clip(args.clip, limit=args.frames)
     domain = new_domain_id()
     with tempfile.TemporaryDirectory() as tmp:
-        proc = NodeProcess(domain, {"model": args.model, "device": args.device, "image_qos": "reliable",
-                                    "diagnostics_period": 1.0}, Path(tmp))
+        proc = NodeProcess(
+            domain,
+            {"model": args.model, "device": args.device, "image_qos": "reliable", "diagnostics_period": 1.0},
+            Path(tmp),
+        )
         client = Client(domain)
         try:
             client.wait_ready(proc)
@@ -64,13 +67,19 @@ def main() -> int:
             rc = proc.signal()
     q = (lambda f: 1000 * lat[min(len(lat) - 1, int(f * len(lat)))]) if lat else (lambda f: float("nan"))
     h, w = frames[0].shape[:2]
-    print(f"fer_node, model {args.model}, device {diag.get('device', '?')}: {len(frames)} frames {w}x{h} "
-          f"published at {len(frames) / t_pub:.1f} Hz")
-    print(f"  results: {len(got)} FrameExpressions ({len(got) / t_pub:.1f} Hz); node: "
-          f"{diag.get('frames_processed')} processed, {diag.get('frames_dropped')} dropped (newer frame waiting), "
-          f"{diag.get('frames_lost_in_transport')} lost before the node")
-    print(f"  end-to-end latency (publish -> result received): p50 {q(0.5):.1f} ms, p95 {q(0.95):.1f} ms, "
-          f"max {q(1.0):.1f} ms")
+    print(
+        f"fer_node, model {args.model}, device {diag.get('device', '?')}: {len(frames)} frames {w}x{h} "
+        f"published at {len(frames) / t_pub:.1f} Hz"
+    )
+    print(
+        f"  results: {len(got)} FrameExpressions ({len(got) / t_pub:.1f} Hz); node: "
+        f"{diag.get('frames_processed')} processed, {diag.get('frames_dropped')} dropped (newer frame waiting), "
+        f"{diag.get('frames_lost_in_transport')} lost before the node"
+    )
+    print(
+        f"  end-to-end latency (publish -> result received): p50 {q(0.5):.1f} ms, p95 {q(0.95):.1f} ms, "
+        f"max {q(1.0):.1f} ms"
+    )
     print(f"  node exit code {rc}")
     return 0
 

@@ -14,14 +14,21 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     # Defaults are None so that only flags given on the command line override --config.
     g = p.add_argument_group("engine (defaults: config/fer.yaml values)")
     g.add_argument("--config", help="ROS 2 parameter YAML with engine parameters (e.g. config/fer.yaml)")
-    g.add_argument("--model", choices=MODELS,
-                   help="recurrent: MV-LSTM per face (default); baseline: the frame-wise CNN alone")
-    g.add_argument("--weights", help="model file (.safetensors): an expression model for recurrent, a backbone for "
-                                      "baseline; default: the shipped weights")
+    g.add_argument(
+        "--model", choices=MODELS, help="recurrent: MV-LSTM per face (default); baseline: the frame-wise CNN alone"
+    )
+    g.add_argument(
+        "--weights",
+        help="model file (.safetensors): an expression model for recurrent, a backbone for "
+        "baseline; default: the shipped weights",
+    )
     g.add_argument("--device", help="auto (CUDA when present; default), cpu, cuda, cuda:N")
     g.add_argument("--max-faces", type=int, help="most faces tracked per frame (default 8)")
-    g.add_argument("--detect-every", type=int,
-                   help="run the face detectors every N frames, tracking landmarks in between (default 1)")
+    g.add_argument(
+        "--detect-every",
+        type=int,
+        help="run the face detectors every N frames, tracking landmarks in between (default 1)",
+    )
     g.add_argument("--lost-timeout", type=float, help="seconds unseen before a face id ends (default 1.0)")
 
 

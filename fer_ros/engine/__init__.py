@@ -12,5 +12,15 @@ from .images import BadFrame
 from .results import FaceResult, Features, FrameResult
 from .spotter import IntervalEvent, SpotterConfig
 
-__all__ = ["Engine", "EngineConfig", "SpotterConfig", "FrameResult", "FaceResult", "Features", "IntervalEvent",
-           "BadFrame", "MODELS", "STAGES"]
+__all__ = [
+    "Engine",
+    "EngineConfig",
+    "SpotterConfig",
+    "FrameResult",
+    "FaceResult",
+    "Features",
+    "IntervalEvent",
+    "BadFrame",
+    "MODELS",
+    "STAGES",
+]

@@ -38,7 +38,7 @@ class EngineConfig:
     spotter: SpotterConfig = field(default_factory=SpotterConfig)
 
     @classmethod
-    def from_params(cls, params: dict) -> "EngineConfig":
+    def from_params(cls, params: dict) -> EngineConfig:
         """From flat ROS-style parameters ({"model": ..., "spotter.on_threshold": ...}) or nested dicts.
 
         Unknown names are refused (a typo in a YAML file must not pass silently).
@@ -51,8 +51,9 @@ class EngineConfig:
                 flat[key] = value
         spotter_names = {f.name for f in fields(SpotterConfig)}
         engine_names = {f.name for f in fields(cls)} - {"spotter"}
-        unknown = sorted(k for k in flat if k not in engine_names
-                         and not (k.startswith("spotter.") and k[8:] in spotter_names))
+        unknown = sorted(
+            k for k in flat if k not in engine_names and not (k.startswith("spotter.") and k[8:] in spotter_names)
+        )
         if unknown:
             raise ValueError(f"unknown engine parameter(s): {', '.join(unknown)}")
         spotter = SpotterConfig(**{k[8:]: v for k, v in flat.items() if k.startswith("spotter.")})

@@ -23,8 +23,8 @@ import itertools
 import logging
 import time
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -40,7 +40,7 @@ from .geometry import GEOMETRY_DIM, RunningNeutral
 from .images import BadFrame, as_bgr, fit_max_side
 from .predictors import FramewisePredictor, RecurrentPredictor, resolve_device
 from .results import FaceResult, Features, FrameResult
-from .spotter import IntervalEvent, Spotter
+from .spotter import END_FACE_LOST, END_STREAM_STOPPED, END_TIME_JUMP, IntervalEvent, Spotter
 from .tracker import Tracker
 
 log = logging.getLogger("fer_ros.engine")
@@ -57,22 +57,32 @@ class Engine:
     that streaming equals a batch forward; dataset building stores it).
     """
 
-    def __init__(self, cfg: EngineConfig | None = None, *, ids: Iterator[int] | None = None,
-                 keep_features: bool = False):
+    def __init__(
+        self, cfg: EngineConfig | None = None, *, ids: Iterator[int] | None = None, keep_features: bool = False
+    ):
         self.cfg = cfg or EngineConfig()
         self.cfg.validate()
         self.device = resolve_device(self.cfg.device)
         if self.device.type == "cpu":
             torch.set_num_threads(self.cfg.cpu_threads)  # process-wide: see EngineConfig.cpu_threads
-        self._predictor = (RecurrentPredictor(self.cfg.weights, self.device) if self.cfg.model == "recurrent"
-                           else FramewisePredictor(self.cfg.weights, self.device))
+        self._predictor = (
+            RecurrentPredictor(self.cfg.weights, self.device)
+            if self.cfg.model == "recurrent"
+            else FramewisePredictor(self.cfg.weights, self.device)
+        )
         # Faces are encoded with the predictor's own backbone: for a recurrent model, the one it
         # was trained on (stored in its file).
         self._encoder = AppearanceEncoder(self.device, cnn=self._predictor.cnn)
-        self._front = FrontEnd(self._encoder.crop_size, self._encoder.equalize, self.cfg.max_faces,
-                               self.cfg.min_detection_confidence, self.cfg.aligned)
-        self._tracker = Tracker(self.cfg.iou_threshold, self.cfg.lost_timeout,
-                                ids=ids if ids is not None else itertools.count(1))
+        self._front = FrontEnd(
+            self._encoder.crop_size,
+            self._encoder.equalize,
+            self.cfg.max_faces,
+            self.cfg.min_detection_confidence,
+            self.cfg.aligned,
+        )
+        self._tracker = Tracker(
+            self.cfg.iou_threshold, self.cfg.lost_timeout, ids=ids if ids is not None else itertools.count(1)
+        )
         self._keep_features = keep_features
         self._spotters: dict[int, Spotter] = {}
         self._neutrals: dict[int, RunningNeutral] = {}
@@ -90,8 +100,11 @@ class Engine:
         """The model, its weights (path, SHA-256, training metadata) and the device, for reports."""
         out: dict = {"model": self.model_name, "device": str(self.device)}
         path = self._predictor.path or DEFAULT_BACKBONE
-        out["weights"] = {"path": str(path), "sha256": _sha256(path),
-                          "metadata": getattr(getattr(self._predictor, "model", self._predictor.cnn), "metadata", {})}
+        out["weights"] = {
+            "path": str(path),
+            "sha256": _sha256(path),
+            "metadata": getattr(getattr(self._predictor, "model", self._predictor.cnn), "metadata", {}),
+        }
         return out
 
     @property
@@ -135,11 +148,12 @@ class Engine:
             spotter.cfg = cfg.spotter
 
     # -- stream lifetime ------------------------------------------------------------------
-    def reset(self) -> list[IntervalEvent]:
-        """End every face (closing open intervals) and forget all state; stamps may restart."""
+    def reset(self, reason: str = END_STREAM_STOPPED) -> list[IntervalEvent]:
+        """End every face (closing open intervals with ``reason``) and forget all state; stamps may
+        restart."""
         events = []
         for track in self._tracker.end_all():
-            events += self._end(track.id)
+            events += self._end(track.id, reason)
         self._predictor.reset()
         self._last_stamp = None
         self._seen_last = []
@@ -153,17 +167,17 @@ class Engine:
         """Free MediaPipe's graphs now rather than at garbage collection; the engine is done."""
         self._front.close()
 
-    def __enter__(self) -> "Engine":
+    def __enter__(self) -> Engine:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
-    def _end(self, fid: int) -> list[IntervalEvent]:
+    def _end(self, fid: int, reason: str) -> list[IntervalEvent]:
         spotter = self._spotters.pop(fid, None)
         self._neutrals.pop(fid, None)
         self._predictor.drop(fid)
-        return spotter.close() if spotter else []
+        return spotter.close(reason) if spotter else []
 
     # -- one frame --------------------------------------------------------------------------
     def process(self, frame, stamp: float | None = None) -> FrameResult:
@@ -173,9 +187,10 @@ class Engine:
             stamp = self._frame_index / self.cfg.default_fps
         events: list[IntervalEvent] = []
         if self._last_stamp is not None and stamp < self._last_stamp:
-            log.warning("stamp went backwards (%.3f s -> %.3f s, e.g. a bag loop): ending all faces",
-                        self._last_stamp, stamp)
-            events += self.reset()
+            log.warning(
+                "stamp went backwards (%.3f s -> %.3f s, e.g. a bag loop): ending all faces", self._last_stamp, stamp
+            )
+            events += self.reset(END_TIME_JUMP)
         t0 = time.perf_counter()
         try:
             bgr, scale = fit_max_side(as_bgr(frame), self.cfg.max_side)
@@ -193,11 +208,14 @@ class Engine:
 
         ids, ended = self._tracker.update([f.box for f in faces], stamp)
         for track in ended:
-            events += self._end(track.id)
+            events += self._end(track.id, END_FACE_LOST)
         self._seen_last = ids
         crops = self._front.crops(to_gray(bgr), faces)
-        geometry = (np.stack([geometry_of(f, self._neutrals.setdefault(i, RunningNeutral()))
-                              for f, i in zip(faces, ids)]) if faces else np.zeros((0, GEOMETRY_DIM), np.float32))
+        geometry = (
+            np.stack([geometry_of(f, self._neutrals.setdefault(i, RunningNeutral())) for f, i in zip(faces, ids)])
+            if faces
+            else np.zeros((0, GEOMETRY_DIM), np.float32)
+        )
         t3 = time.perf_counter()
         appearance = self._encoder(crops)
         t4 = time.perf_counter()
@@ -207,18 +225,26 @@ class Engine:
         results = []
         for k, (face, fid) in enumerate(zip(faces, ids)):
             spotter = self._spotters.setdefault(fid, Spotter(fid, self.cfg.spotter))
-            events += spotter.update(self._frame_index, stamp, float(pred.activity[k]),
-                                     float(pred.intensity[k]), pred.probs[k])
+            events += spotter.update(
+                self._frame_index, stamp, float(pred.activity[k]), float(pred.intensity[k]), pred.probs[k]
+            )
             top = int(np.argmax(pred.probs[k]))
-            results.append(FaceResult(
-                id=fid, box=face.box / scale, scores=pred.probs[k].copy(), label=CLASS_NAMES[top],
-                confidence=float(pred.probs[k, top]), intensity=float(pred.intensity[k]),
-                activity=float(pred.activity[k]), phase=spotter.phase))
+            results.append(
+                FaceResult(
+                    id=fid,
+                    box=face.box / scale,
+                    scores=pred.probs[k].copy(),
+                    label=CLASS_NAMES[top],
+                    confidence=float(pred.probs[k, top]),
+                    intensity=float(pred.intensity[k]),
+                    activity=float(pred.activity[k]),
+                    phase=spotter.phase,
+                )
+            )
         t6 = time.perf_counter()
         for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
             self._timings[stage] += dt
-        features = (Features(crops, appearance.detach().float().cpu().numpy(), geometry) if self._keep_features
-                    else None)
+        features = Features(crops, appearance.detach().float().cpu().numpy(), geometry) if self._keep_features else None
         return FrameResult(self._frame_index, stamp, results, events, features=features)
 
 

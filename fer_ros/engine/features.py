@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import torch
 
-from fer_ros.model.backbone import load_backbone, scale
+from fer_ros.model.backbone import Backbone, load_backbone, scale
 
 from .geometry import GEOMETRY_DIM, RunningNeutral, normalised_shape
 from .landmarks import Face
@@ -32,7 +32,7 @@ class AppearanceEncoder:
     and streaming must feed it the features of THAT network.
     """
 
-    def __init__(self, device: str | torch.device = "cpu", cnn: torch.nn.Module | None = None):
+    def __init__(self, device: str | torch.device = "cpu", cnn: Backbone | None = None):
         self.device = torch.device(device)
         self.cnn = load_backbone(device=self.device) if cnn is None else cnn.to(self.device).eval()
         self.crop_size: int = self.cnn.crop_size

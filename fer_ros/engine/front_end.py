@@ -24,8 +24,14 @@ from .landmarks import Face, FaceLandmarker
 class FrontEnd:
     """Finds the faces of RGB frames and cuts the crops the appearance network reads."""
 
-    def __init__(self, crop_size: int, equalize: bool, max_faces: int = 8, min_detection_confidence: float = 0.5,
-                 aligned: bool = False):
+    def __init__(
+        self,
+        crop_size: int,
+        equalize: bool,
+        max_faces: int = 8,
+        min_detection_confidence: float = 0.5,
+        aligned: bool = False,
+    ):
         self.crop_size = crop_size
         self.equalize = equalize
         self.max_faces = max_faces

@@ -60,19 +60,19 @@ def landmark_box(landmarks: np.ndarray) -> np.ndarray:
 class FaceLandmarker:
     """Finds every face in an RGB frame and returns its box and 478 landmarks."""
 
-    def __init__(self, max_faces: int = 8, min_detection_confidence: float = 0.5,
-                 min_mesh_confidence: float = 0.5):
+    def __init__(self, max_faces: int = 8, min_detection_confidence: float = 0.5, min_mesh_confidence: float = 0.5):
         import mediapipe as mp  # heavy import, done once here
 
         self.max_faces = max_faces
         self._detectors = [
             mp.solutions.face_detection.FaceDetection(
-                model_selection=sel, min_detection_confidence=min_detection_confidence)
+                model_selection=sel, min_detection_confidence=min_detection_confidence
+            )
             for sel in (1, 0)  # full range, then short range
         ]
         self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-            min_detection_confidence=min_mesh_confidence)
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=min_mesh_confidence
+        )
 
     def close(self) -> None:
         for det in self._detectors:
@@ -88,8 +88,11 @@ class FaceLandmarker:
             for det in detector.process(rgb).detections or []:
                 rb = det.location_data.relative_bounding_box
                 box = np.array([rb.xmin * w, rb.ymin * h, rb.width * w, rb.height * h], np.float32)
-                if box[2] > 1 and box[3] > 1 and (
-                        not boxes or box_iou(box, np.stack([b for b, _ in boxes])).max() < 0.3):
+                if (
+                    box[2] > 1
+                    and box[3] > 1
+                    and (not boxes or box_iou(box, np.stack([b for b, _ in boxes])).max() < 0.3)
+                ):
                     found.append((box, float(det.score[0])))
             boxes += found
         boxes.sort(key=lambda b: -b[1])
@@ -103,8 +106,7 @@ class FaceLandmarker:
         cx, cy = x + bw / 2, y + bh / 2
         # One affine warp crops, scales and pads (faces at the image border) at once.
         m = np.array([[scale, 0, MESH_CROP / 2 - scale * cx], [0, scale, MESH_CROP / 2 - scale * cy]], np.float32)
-        crop = cv2.warpAffine(rgb, m, (MESH_CROP, MESH_CROP), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
+        crop = cv2.warpAffine(rgb, m, (MESH_CROP, MESH_CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
         result = self._mesh.process(crop)
         if not result.multi_face_landmarks:
             return None
@@ -150,6 +152,7 @@ class FaceLandmarker:
         if not result.multi_face_landmarks:
             return Face(box=box, landmarks=None, score=0.0)
         ph, pw = padded.shape[:2]
-        pts = np.array([(p.x * pw - pad, p.y * ph - pad, p.z * pw) for p in result.multi_face_landmarks[0].landmark],
-                       np.float32)
+        pts = np.array(
+            [(p.x * pw - pad, p.y * ph - pad, p.z * pw) for p in result.multi_face_landmarks[0].landmark], np.float32
+        )
         return Face(box=box, landmarks=pts, score=1.0)

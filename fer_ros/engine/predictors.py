@@ -18,11 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_ros.model import WEIGHTS_DIR
 from fer_ros.model.classes import NEUTRAL, NUM_CLASSES
-from fer_ros.model.expression import load_cnn, load_model
-
-DEFAULT_MODEL = WEIGHTS_DIR / "fer_mvlstm.safetensors"
+from fer_ros.model.expression import DEFAULT_MODEL, load_cnn, load_model
 
 
 @dataclass
@@ -98,14 +95,12 @@ class RecurrentPredictor:
     @torch.inference_mode()
     def __call__(self, ids: list[int], appearance: torch.Tensor, geometry: np.ndarray) -> Predictions:
         if not ids:
-            return Predictions(np.zeros((0, NUM_CLASSES), np.float32), np.zeros(0, np.float32),
-                               np.zeros(0, np.float32))
+            return Predictions(np.zeros((0, NUM_CLASSES), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
         idx = self.pool.rows_for(ids)
         geo = torch.from_numpy(np.ascontiguousarray(geometry, np.float32)).to(self.device)
         out, state = self.model.step(appearance.to(self.device), geo, self.pool.gather(idx))
         self.pool.scatter(idx, state)
-        return Predictions(_host(torch.softmax(out["logits"], -1)), _host(out["intensity"]),
-                           _host(out["activity"]))
+        return Predictions(_host(torch.softmax(out["logits"], -1)), _host(out["intensity"]), _host(out["activity"]))
 
     @torch.inference_mode()
     def batch(self, appearance: np.ndarray, geometry: np.ndarray) -> dict[str, np.ndarray]:
@@ -114,8 +109,11 @@ class RecurrentPredictor:
         app = torch.as_tensor(np.asarray(appearance, np.float32), device=self.device)[None]
         geo = torch.as_tensor(np.asarray(geometry, np.float32), device=self.device)[None]
         out = self.model(app, geo)
-        return {"probs": _host(torch.softmax(out["logits"][0], -1)), "intensity": _host(out["intensity"][0]),
-                "activity": _host(out["activity"][0])}
+        return {
+            "probs": _host(torch.softmax(out["logits"][0], -1)),
+            "intensity": _host(out["intensity"][0]),
+            "activity": _host(out["activity"][0]),
+        }
 
     def drop(self, fid: int) -> None:
         self.pool.drop(fid)

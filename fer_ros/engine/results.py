@@ -24,10 +24,14 @@ class FaceResult:
 
     def to_json(self) -> dict:
         return {
-            "id": self.id, "box": [round(float(v), 1) for v in self.box], "label": self.label,
+            "id": self.id,
+            "box": [round(float(v), 1) for v in self.box],
+            "label": self.label,
             "confidence": round(self.confidence, 4),
             "scores": {c: round(float(p), 4) for c, p in zip(CLASS_NAMES, self.scores)},
-            "intensity": round(self.intensity, 4), "activity": round(self.activity, 4), "phase": self.phase,
+            "intensity": round(self.intensity, 4),
+            "activity": round(self.activity, 4),
+            "phase": self.phase,
         }
 
 

@@ -8,8 +8,8 @@ sim time behave like live cameras). Ids are never reused.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment

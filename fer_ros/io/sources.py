@@ -8,9 +8,9 @@ it into a skipped frame) instead of stopping the whole run.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -72,8 +72,12 @@ def open_video(path_or_index: str | int) -> Source:
                 ok, image = cap.read()
                 if not ok:
                     if not live and count - index > max(2, count // 100):  # header count is approximate
-                        log.warning("%s: video ended after %d of %d frames (truncated or corrupt file?)",
-                                    path_or_index, index, count)
+                        log.warning(
+                            "%s: video ended after %d of %d frames (truncated or corrupt file?)",
+                            path_or_index,
+                            index,
+                            count,
+                        )
                     break
                 msec = cap.get(cv2.CAP_PROP_POS_MSEC)
                 stamp = msec / 1000.0 if (msec > 0 or index == 0) and not live else index / fps

@@ -27,10 +27,17 @@ def _num(x: float) -> float | None:
 
 def interval_json(ev: IntervalEvent) -> dict:
     return {
-        "id": ev.face_id, "label": ev.label, "confidence": round(ev.confidence, 4),
-        "onset": ev.onset, "apex": ev.apex, "offset": ev.offset,
-        "onset_stamp": _num(ev.onset_stamp), "apex_stamp": _num(ev.apex_stamp),
-        "offset_stamp": _num(ev.offset_stamp), "peak_intensity": round(ev.peak_intensity, 4),
+        "id": ev.face_id,
+        "label": ev.label,
+        "confidence": round(ev.confidence, 4),
+        "onset": ev.onset,
+        "apex": ev.apex,
+        "offset": ev.offset,
+        "onset_stamp": _num(ev.onset_stamp),
+        "apex_stamp": _num(ev.apex_stamp),
+        "offset_stamp": _num(ev.offset_stamp),
+        "peak_intensity": round(ev.peak_intensity, 4),
+        "end_reason": ev.end_reason,
     }
 
 
@@ -44,15 +51,15 @@ def draw_faces(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
         color = CLASS_COLORS[f.label]
         cv2.rectangle(out, (x, y), (x + bw, y + bh), color, thick)
         text = f"#{f.id} {f.label} {f.confidence:.2f} {f.phase}"
-        cv2.putText(out, text, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * thick, color, thick,
-                    cv2.LINE_AA)
+        cv2.putText(out, text, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * thick, color, thick, cv2.LINE_AA)
         # Score bar: one row per class beside the box.
         bx = x + bw + 4 if x + bw + 90 < w else max(0, x - 90)
         for k, (name, p) in enumerate(zip(CLASS_NAMES, f.scores)):
             by = y + k * 11
             cv2.rectangle(out, (bx, by), (bx + int(60 * p), by + 8), CLASS_COLORS[name], -1)
-            cv2.putText(out, name[:3], (bx + 62, by + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 255), 1,
-                        cv2.LINE_AA)
+            cv2.putText(
+                out, name[:3], (bx + 62, by + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 255), 1, cv2.LINE_AA
+            )
     return out
 
 
@@ -90,17 +97,35 @@ class ResultWriter:
             self.history[f.id].append((result.stamp, f.scores, f.intensity, f.activity))
         self.events(result.events)
         if image is not None and image.size and image.ndim in (2, 3):
-            self._annotate(draw_faces(image if image.ndim == 2 or image.shape[2] == 3 else image[:, :, :3],
-                                      result.faces), name or f"frame_{result.frame:06d}")
+            self._annotate(
+                draw_faces(image if image.ndim == 2 or image.shape[2] == 3 else image[:, :, :3], result.faces),
+                name or f"frame_{result.frame:06d}",
+            )
         elif self._video is not None:
             # Keep the annotated video in step with the input: a skipped frame shows as a
             # black frame saying why.
             w, h = self._video_size
             blank = np.zeros((h, w, 3), np.uint8)
-            cv2.putText(blank, f"frame {result.frame} skipped", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
-                        (0, 0, 255), 2, cv2.LINE_AA)
-            cv2.putText(blank, (result.error or "")[:80], (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                        (200, 200, 200), 1, cv2.LINE_AA)
+            cv2.putText(
+                blank,
+                f"frame {result.frame} skipped",
+                (10, 30),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.7,
+                (0, 0, 255),
+                2,
+                cv2.LINE_AA,
+            )
+            cv2.putText(
+                blank,
+                (result.error or "")[:80],
+                (10, 60),
+                cv2.FONT_HERSHEY_SIMPLEX,
+                0.45,
+                (200, 200, 200),
+                1,
+                cv2.LINE_AA,
+            )
             self._video.write(blank)
 
     def _annotate(self, image: np.ndarray, name: str) -> None:
@@ -113,8 +138,9 @@ class ResultWriter:
             return
         if self._video is None:
             self._video_size = (image.shape[1], image.shape[0])
-            self._video = cv2.VideoWriter(str(self.dir / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                          self.fps, self._video_size)
+            self._video = cv2.VideoWriter(
+                str(self.dir / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), self.fps, self._video_size
+            )
         if (image.shape[1], image.shape[0]) != self._video_size:
             image = cv2.resize(image, self._video_size)
         self._video.write(image)

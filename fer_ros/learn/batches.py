@@ -37,23 +37,36 @@ def encode(seqs: list[SequenceData], cnn: torch.nn.Module, batch: int = 512) -> 
     out = np.zeros((len(crops), cnn.feature_dim + NUM_CLASSES), np.float32)
     rows = np.flatnonzero(face)
     for i in range(0, len(rows), batch):
-        r = rows[i:i + batch]
+        r = rows[i : i + batch]
         x = scale(torch.from_numpy(crops[r])).unsqueeze(1).to(device)
         out[r] = cnn.appearance(x).float().cpu().numpy()
     start = 0
     for s in seqs:
-        s.appearance = out[start:start + len(s)]
+        s.appearance = out[start : start + len(s)]
         start += len(s)
 
 
-def still_sequences(crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str]
-                    ) -> list[SequenceData]:
+def still_sequences(
+    crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str]
+) -> list[SequenceData]:
     """One 1-frame sequence per labelled still (its front-end crop and geometry; the geometry is
     zeros where the mesh missed the face, as the engine feeds it)."""
-    return [SequenceData(crops[i:i + 1], geometry[i:i + 1], np.array([int(labels[i])]), np.ones(1, np.float32),
-                         np.array([-1]), np.ones(1, bool), int(labels[i]), np.zeros((0, 7)), names[i], names[i],
-                         kind="still")
-            for i in range(len(labels))]
+    return [
+        SequenceData(
+            crops[i : i + 1],
+            geometry[i : i + 1],
+            np.array([int(labels[i])]),
+            np.ones(1, np.float32),
+            np.array([-1]),
+            np.ones(1, bool),
+            int(labels[i]),
+            np.zeros((0, 7)),
+            names[i],
+            names[i],
+            kind="still",
+        )
+        for i in range(len(labels))
+    ]
 
 
 def rest_distribution(seq: SequenceData, shift: np.ndarray | None = None) -> np.ndarray:
@@ -87,9 +100,16 @@ def targets(seq: SequenceData, idx: np.ndarray, shift: np.ndarray | None = None)
     grow with the intensity relative to the expression's own peak (a micro expression is
     labelled with its class at its apex); at intensity 0 the class mix is the CNN's own."""
     dyn = seq.kind == "generated"
-    return dict(label=seq.label[idx], intensity=seq.intensity[idx], ce_intensity=relative_intensity(seq)[idx],
-                phase=seq.phase[idx], active=(seq.phase[idx] > 0).astype(np.float32), mask=seq.detected[idx],
-                dyn=np.full(len(idx), dyn), rest=rest_distribution(seq, shift)[idx])
+    return dict(
+        label=seq.label[idx],
+        intensity=seq.intensity[idx],
+        ce_intensity=relative_intensity(seq)[idx],
+        phase=seq.phase[idx],
+        active=(seq.phase[idx] > 0).astype(np.float32),
+        mask=seq.detected[idx],
+        dyn=np.full(len(idx), dyn),
+        rest=rest_distribution(seq, shift)[idx],
+    )
 
 
 def training_item(seq: SequenceData, rng: np.random.Generator, tcfg: dict) -> tuple:
@@ -109,9 +129,18 @@ def collate(items: list[tuple], device) -> tuple:
     G = items[0][0].geometry.shape[1]
     app = np.zeros((N, T, A), np.float32)
     geo = np.zeros((N, T, G), np.float32)
-    tg = {k: np.zeros((N, T), dt) for k, dt in (("label", np.int64), ("intensity", np.float32),
-                                                ("ce_intensity", np.float32), ("phase", np.int64),
-                                                ("active", np.float32), ("mask", bool), ("dyn", bool))}
+    tg = {
+        k: np.zeros((N, T), dt)
+        for k, dt in (
+            ("label", np.int64),
+            ("intensity", np.float32),
+            ("ce_intensity", np.float32),
+            ("phase", np.int64),
+            ("active", np.float32),
+            ("mask", bool),
+            ("dyn", bool),
+        )
+    }
     tg["rest"] = np.zeros((N, T, NUM_CLASSES), np.float32)
     for n, item in enumerate(items):
         seq, idx = item[:2]
@@ -123,8 +152,12 @@ def collate(items: list[tuple], device) -> tuple:
         geo[n, :L] = seq.geometry[idx]
         for k, v in targets(seq, idx, shift).items():
             tg[k][n, :L] = v
-    return (torch.from_numpy(app).to(device), torch.from_numpy(geo).to(device),
-            torch.tensor(lengths, device=device), {k: torch.from_numpy(v).to(device) for k, v in tg.items()})
+    return (
+        torch.from_numpy(app).to(device),
+        torch.from_numpy(geo).to(device),
+        torch.tensor(lengths, device=device),
+        {k: torch.from_numpy(v).to(device) for k, v in tg.items()},
+    )
 
 
 def class_counts(seqs: list[SequenceData]) -> np.ndarray:

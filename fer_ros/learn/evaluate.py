@@ -46,9 +46,9 @@ import logging
 import math
 import time
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
 
 import numpy as np
 
@@ -67,6 +67,7 @@ SUBJECT_TOLERANCE = 0.3  # generated: the subject's box centre within this share
 
 # ----------------------------------------------------------------------------- videos
 
+
 @dataclass
 class EvalVideo:
     """One video with ground truth, frames produced on demand."""
@@ -76,8 +77,8 @@ class EvalVideo:
     fps: float
     frames: Callable[[], Iterable[np.ndarray]]
     intervals: list[tuple[int, int, int, bool, int]]  # onset, offset (inclusive), class (-1 OTHER), micro, apex
-    truth: np.ndarray             # (T,) class per frame for frame accuracy / confusion; -1 not scored
-    intensity: np.ndarray         # (T,) 0..1
+    truth: np.ndarray  # (T,) class per frame for frame accuracy / confusion; -1 not scored
+    intensity: np.ndarray  # (T,) 0..1
     intensity_scored: np.ndarray  # (T,) bool
     face_center: np.ndarray | None = None  # (T, 2) pixels: where the subject's face is (generated)
     aligned: bool = False
@@ -99,29 +100,49 @@ def dominant_truth(label: np.ndarray, intensity: np.ndarray, rest: int = NEUTRAL
 
 
 def _interval_rows(intervals) -> list[tuple[int, int, int, bool, int]]:
-    return [(int(iv.onset), int(iv.offset), int(iv.label), bool(getattr(iv, "micro", False)),
-             int(getattr(iv, "apex", iv.offset))) for iv in intervals]
+    return [
+        (
+            int(iv.onset),
+            int(iv.offset),
+            int(iv.label),
+            bool(getattr(iv, "micro", False)),
+            int(getattr(iv, "apex", iv.offset)),
+        )
+        for iv in intervals
+    ]
 
 
 def from_sequence(seq, name: str) -> EvalVideo:
     """A generated ``synth.Sequence`` (frames in memory)."""
     frames = seq.frames
     return EvalVideo(
-        name=name, subject=seq.person, fps=30.0, frames=lambda: iter(frames),
-        intervals=_interval_rows(seq.intervals), truth=dominant_truth(seq.label, seq.intensity, seq.rest_label),
-        intensity=np.asarray(seq.intensity, np.float32), intensity_scored=np.ones(len(seq.label), bool),
+        name=name,
+        subject=seq.person,
+        fps=30.0,
+        frames=lambda: iter(frames),
+        intervals=_interval_rows(seq.intervals),
+        truth=dominant_truth(seq.label, seq.intensity, seq.rest_label),
+        intensity=np.asarray(seq.intensity, np.float32),
+        intensity_scored=np.ones(len(seq.label), bool),
         face_center=np.asarray(seq.face_center, np.float32),
-        meta={"identity": seq.identity, "rest_label": int(seq.rest_label), **seq.meta})
+        meta={"identity": seq.identity, "rest_label": int(seq.rest_label), **seq.meta},
+    )
 
 
 def from_labelled(video) -> EvalVideo:
     """A dataset ``LabelledVideo`` (frames read lazily from disk)."""
     return EvalVideo(
-        name=f"{video.dataset}:{video.name}", subject=str(video.subject), fps=float(video.fps),
-        frames=video.frames, intervals=_interval_rows(video.intervals),
+        name=f"{video.dataset}:{video.name}",
+        subject=str(video.subject),
+        fps=float(video.fps),
+        frames=video.frames,
+        intervals=_interval_rows(video.intervals),
         truth=dominant_truth(video.label, video.intensity, NEUTRAL),
-        intensity=np.asarray(video.intensity, np.float32), intensity_scored=np.asarray(video.scored, bool) & bool(video.intensity_known),
-        aligned=bool(video.aligned), meta={"source": video.source})
+        intensity=np.asarray(video.intensity, np.float32),
+        intensity_scored=np.asarray(video.scored, bool) & bool(video.intensity_known),
+        aligned=bool(video.aligned),
+        meta={"source": video.source},
+    )
 
 
 def as_eval_video(v, k: int = 0) -> EvalVideo:
@@ -152,14 +173,14 @@ def subject_face(faces, centre=None):
 class VideoRun:
     """One model on one video."""
 
-    labels: np.ndarray     # (T,) predicted class of the subject (neutral without a face)
-    probs: np.ndarray      # (T, 7)
+    labels: np.ndarray  # (T,) predicted class of the subject (neutral without a face)
+    probs: np.ndarray  # (T, 7)
     intensity: np.ndarray  # (T,)
-    activity: np.ndarray   # (T,)
-    found: np.ndarray      # (T,) bool: the subject had a face
+    activity: np.ndarray  # (T,)
+    found: np.ndarray  # (T,) bool: the subject had a face
     spotted: list[tuple[int, int, int]]  # (onset, offset, class) of the subject's ended intervals
-    other_intervals: int   # ended intervals of faces that never were the subject (not scored)
-    faces_seen: int        # distinct face ids in the video
+    other_intervals: int  # ended intervals of faces that never were the subject (not scored)
+    faces_seen: int  # distinct face ids in the video
     batch_diff: dict | None  # streaming vs batch, recurrent only
     seconds: float
 
@@ -176,8 +197,9 @@ class ModelRunner:
 
     def _engine(self, aligned: bool) -> Engine:
         if aligned not in self._engines:
-            self._engines[aligned] = Engine(dataclasses.replace(self.cfg, aligned=aligned),
-                                            keep_features=self.check_batch)
+            self._engines[aligned] = Engine(
+                dataclasses.replace(self.cfg, aligned=aligned), keep_features=self.check_batch
+            )
         return self._engines[aligned]
 
     def describe(self) -> dict:
@@ -225,8 +247,9 @@ class ModelRunner:
             self.found[k] = True
         if self.check_batch and result.features is not None:
             for j, f in enumerate(result.faces):
-                self.features[f.id].append((result.features.appearance[j], result.features.geometry[j], f.scores,
-                                            f.intensity, f.activity))
+                self.features[f.id].append(
+                    (result.features.appearance[j], result.features.geometry[j], f.scores, f.intensity, f.activity)
+                )
 
     def finish(self) -> VideoRun:
         t0 = time.perf_counter()
@@ -239,8 +262,18 @@ class ModelRunner:
                 spotted.append((ev.onset - base, ev.offset - base, CLASS_NAMES.index(ev.label)))
             else:
                 others += 1
-        return VideoRun(self.labels, self.probs, self.intensity, self.activity, self.found, sorted(spotted), others,
-                        len(self.all_ids), self._batch_diff(), self.seconds)
+        return VideoRun(
+            self.labels,
+            self.probs,
+            self.intensity,
+            self.activity,
+            self.found,
+            sorted(spotted),
+            others,
+            len(self.all_ids),
+            self._batch_diff(),
+            self.seconds,
+        )
 
     def _batch_diff(self) -> dict | None:
         if not self.check_batch:
@@ -259,6 +292,7 @@ class ModelRunner:
 
 # ----------------------------------------------------------------------------- scoring
 
+
 def _num(x):
     """JSON number: NaN (undefined) -> null."""
     if x is None:
@@ -276,8 +310,9 @@ def score(videos: list[EvalVideo], runs: list[VideoRun], fractions=metrics.FRACT
     acc = metrics.accuracy_at(labels, ivs, fractions)
     # The same curve over onset -> apex (the protocol of seed 000's posed sequences, which end
     # at the apex; on CK+ / Oulu-CASIA apex == offset and both curves are the same).
-    _, to_apex = metrics.concat_timelines([r.labels for r in runs], [[(iv[0], iv[4], iv[2]) for iv in v.intervals]
-                                                                      for v in videos])
+    _, to_apex = metrics.concat_timelines(
+        [r.labels for r in runs], [[(iv[0], iv[4], iv[2]) for iv in v.intervals] for v in videos]
+    )
     acc_apex = metrics.accuracy_at(labels, to_apex, fractions)
     counts = [metrics.spotting_counts(r.spotted, [iv[:3] for iv in v.intervals], iou) for v, r in zip(videos, runs)]
     spot = metrics.pooled_prf(counts)
@@ -297,14 +332,25 @@ def score(videos: list[EvalVideo], runs: list[VideoRun], fractions=metrics.FRACT
     cm = metrics.confusion_matrix(truth, labels, NUM_CLASSES)
     seconds = sum(r.seconds for r in runs)
     frames = int(len(truth))
+    flips = [metrics.label_flips(r.labels, r.found) for r in runs]
     out = {
         "accuracy_at": {str(p): _num(a) for p, a in acc.items()},
         "accuracy_at_onset_to_apex": {str(p): _num(a) for p, a in acc_apex.items()},
-        "spotting": {"precision": spot["precision"], "recall": spot["recall"], "f1": spot["f1"],
-                     "tp": spot["tp"], "n_pred": spot["n_pred"], "n_true": spot["n_true"], "iou": iou,
-                     "label_accuracy_of_matched": _num(cls_ok / cls_n if cls_n else float("nan"))},
+        "spotting": {
+            "precision": spot["precision"],
+            "recall": spot["recall"],
+            "f1": spot["f1"],
+            "tp": spot["tp"],
+            "n_pred": spot["n_pred"],
+            "n_true": spot["n_true"],
+            "iou": iou,
+            "label_accuracy_of_matched": _num(cls_ok / cls_n if cls_n else float("nan")),
+        },
         "intensity_mae": _num(metrics.intensity_mae(inten_pred, inten_true, inten_scored)),
         "frame_accuracy": _num(metrics.frame_accuracy(truth, labels)),
+        # How often the subject's label changes between consecutive frames, per second of face seen.
+        "label_flips_per_s": _num(metrics.flips_per_second(flips, [v.fps for v in videos])),
+        "label_flips": int(sum(f for f, _ in flips)),
         # Frames whose truth is the expression (intensity >= 0.5) vs the rest class. On generated
         # sequences the rest class of a non-neutral base IS the frame-wise CNN's answer on it
         # (synth.REST_RULE), so frame_accuracy_rest favours the baseline by construction.
@@ -312,11 +358,14 @@ def score(videos: list[EvalVideo], runs: list[VideoRun], fractions=metrics.FRACT
         "frame_accuracy_rest": _num(metrics.frame_accuracy(np.where(expressive, -1, truth), labels)),
         "confusion_matrix": cm.tolist(),
         "intervals_scored": int(sum(1 for iv in ivs if iv[2] >= 0)),
-        "videos": len(videos), "frames": frames, "frames_scored": int((truth >= 0).sum()),
+        "videos": len(videos),
+        "frames": frames,
+        "frames_scored": int((truth >= 0).sum()),
         "intensity_frames_scored": int(inten_scored.sum()),
         "frames_without_face": int((~found).sum()),
         "other_faces_intervals": int(sum(r.other_intervals for r in runs)),
-        "engine_seconds": round(seconds, 2), "ms_per_frame": round(1000 * seconds / max(frames, 1), 2),
+        "engine_seconds": round(seconds, 2),
+        "ms_per_frame": round(1000 * seconds / max(frames, 1), 2),
     }
     if micro:
         out["accuracy_at_micro"] = {str(p): _num(a) for p, a in metrics.accuracy_at(labels, micro, fractions).items()}
@@ -327,17 +376,28 @@ def score(videos: list[EvalVideo], runs: list[VideoRun], fractions=metrics.FRACT
             "max_abs_diff_probs": max(d["probs"] for d in diffs),
             "max_abs_diff_intensity": max(d["intensity"] for d in diffs),
             "max_abs_diff_activity": max(d["activity"] for d in diffs),
-            "faces": sum(d["faces"] for d in diffs), "frames": sum(d["frames"] for d in diffs),
+            "faces": sum(d["faces"] for d in diffs),
+            "frames": sum(d["frames"] for d in diffs),
             "rule": "ExpressionModel.forward over each face's whole feature sequence vs the engine's streamed "
-                    "per-frame class probabilities"}
+            "per-frame class probabilities",
+        }
     return out
 
 
 # ----------------------------------------------------------------------------- evaluate
 
-def evaluate(videos: Iterable, engine_cfg: EngineConfig | None, out_dir, dataset: dict | None = None,
-             total: int | None = None, progress: bool = True, check_batch: bool = True, plots: bool = True,
-             quiet: bool = False) -> dict:
+
+def evaluate(
+    videos: Iterable,
+    engine_cfg: EngineConfig | None,
+    out_dir,
+    dataset: dict | None = None,
+    total: int | None = None,
+    progress: bool = True,
+    check_batch: bool = True,
+    plots: bool = True,
+    quiet: bool = False,
+) -> dict:
     """Run both models over ``videos`` (EvalVideo, LabelledVideo or synth.Sequence) and write the report.
 
     ``engine_cfg`` sets the engine for both (its ``model`` must be "recurrent"; the
@@ -350,15 +410,19 @@ def evaluate(videos: Iterable, engine_cfg: EngineConfig | None, out_dir, dataset
 
     cfg = dataclasses.replace(engine_cfg) if engine_cfg is not None else EngineConfig()
     if cfg.model != "recurrent":
-        raise ValueError("evaluation compares the recurrent model with the frame-wise baseline; "
-                         f"engine model must be 'recurrent' (got {cfg.model!r})")
+        raise ValueError(
+            "evaluation compares the recurrent model with the frame-wise baseline; "
+            f"engine model must be 'recurrent' (got {cfg.model!r})"
+        )
     cfg.validate()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if total is None and hasattr(videos, "__len__"):
         total = len(videos)
-    runners = {"model": ModelRunner(cfg, check_batch),
-               "baseline": ModelRunner(dataclasses.replace(cfg, model="baseline"), False)}
+    runners = {
+        "model": ModelRunner(cfg, check_batch),
+        "baseline": ModelRunner(dataclasses.replace(cfg, model="baseline"), False),
+    }
     evs: list[EvalVideo] = []
     runs = {key: [] for key in MODEL_KEYS}
     t0 = time.perf_counter()
@@ -376,19 +440,36 @@ def evaluate(videos: Iterable, engine_cfg: EngineConfig | None, out_dir, dataset
                     if progress and n % 25 == 0:
                         bar.set_postfix_str(f"{video.name[:40]} frame {n}/{len(video)}")
                 if n != len(video):
-                    log.warning("%s: %d frames read, %d labelled; missing frames count as no face",
-                                video.name, n, len(video))
+                    log.warning(
+                        "%s: %d frames read, %d labelled; missing frames count as no face", video.name, n, len(video)
+                    )
                 for key, runner in runners.items():
                     runs[key].append(runner.finish())
                 evs.append(dataclasses.replace(video, frames=lambda: iter(())))  # frames released
-                rows.write(json.dumps({
-                    "video": video.name, "subject": video.subject, "frames": len(video),
-                    "true_intervals": [list(iv[:3]) for iv in video.intervals],
-                    **{key: {"spotted": [list(s) for s in runs[key][-1].spotted],
-                             "counts": list(metrics.spotting_counts(runs[key][-1].spotted,
-                                                                    [iv[:3] for iv in video.intervals], IOU)),
-                             "frames_without_face": int((~runs[key][-1].found).sum()),
-                             "faces_seen": runs[key][-1].faces_seen} for key in MODEL_KEYS}}) + "\n")
+                rows.write(
+                    json.dumps(
+                        {
+                            "video": video.name,
+                            "subject": video.subject,
+                            "frames": len(video),
+                            "true_intervals": [list(iv[:3]) for iv in video.intervals],
+                            **{
+                                key: {
+                                    "spotted": [list(s) for s in runs[key][-1].spotted],
+                                    "counts": list(
+                                        metrics.spotting_counts(
+                                            runs[key][-1].spotted, [iv[:3] for iv in video.intervals], IOU
+                                        )
+                                    ),
+                                    "frames_without_face": int((~runs[key][-1].found).sum()),
+                                    "faces_seen": runs[key][-1].faces_seen,
+                                }
+                                for key in MODEL_KEYS
+                            },
+                        }
+                    )
+                    + "\n"
+                )
                 rows.flush()
                 bar.update(1)
     finally:
@@ -399,8 +480,13 @@ def evaluate(videos: Iterable, engine_cfg: EngineConfig | None, out_dir, dataset
         raise ValueError("no video to evaluate")
     report = {}
     for key in MODEL_KEYS:
-        report[key] = {**score(evs, runs[key]), **runners[key].describe(), "dataset": dataset or {},
-                       "class_names": list(CLASS_NAMES), "rules": RULES}
+        report[key] = {
+            **score(evs, runs[key]),
+            **runners[key].describe(),
+            "dataset": dataset or {},
+            "class_names": list(CLASS_NAMES),
+            "rules": RULES,
+        }
     report["model"]["wall_seconds"] = report["baseline"]["wall_seconds"] = round(time.perf_counter() - t0, 1)
     with open(out_dir / "report.json", "w") as f:
         json.dump(report, f, indent=1, allow_nan=False)
@@ -414,18 +500,17 @@ def evaluate(videos: Iterable, engine_cfg: EngineConfig | None, out_dir, dataset
 
 RULES = {
     "spotting": "MEGC: inclusive frame indices, IoU = overlap / union in frames >= 0.5, one-to-one (largest "
-                "matching), TP / predictions / truths pooled over all videos; undefined precision, recall or "
-                "F1 reported as 0",
+    "matching), TP / predictions / truths pooled over all videos; undefined precision, recall or "
+    "F1 reported as 0",
     "accuracy_at": "per true interval (onset, offset, class >= 0): predicted class at frame onset + "
-                   "floor(p * (offset - onset) + 0.5) == interval class; pooled over videos. p = 1 is the "
-                   "offset frame, where the expression has faded out (last frame with intensity > 0)",
+    "floor(p * (offset - onset) + 0.5) == interval class; pooled over videos. p = 1 is the "
+    "offset frame, where the expression has faded out (last frame with intensity > 0)",
     "accuracy_at_onset_to_apex": "the same with the apex frame in place of the offset (p = 1: the apex)",
     "frame_truth": "class where intensity >= 0.5, else the rest class (generated: the base's rest_label, -1 "
-                   "unknown not scored; real: neutral); OTHER not scored",
+    "unknown not scored; real: neutral); OTHER not scored",
     "intensity_mae": "mean |predicted - true intensity| over scored frames (generated: all frames; real: "
-                     "the dataset's scored frames); no face = intensity 0",
+    "the dataset's scored frames); no face = intensity 0",
     "subject": "generated: face nearest the animated face's known centre; real: largest box; no face = "
-               "predicted neutral, intensity 0",
+    "predicted neutral, intensity 0",
     "null": "a value that is undefined (no interval or frame scored) is null",
 }
-

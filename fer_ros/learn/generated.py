@@ -13,8 +13,8 @@ import dataclasses
 import hashlib
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -52,23 +52,40 @@ def test_identities(media=None, cache_dir: str | Path | None = CACHE_DIR) -> lis
 
     media = Path(media) if media else media_dir()
     sources = [media / f for f, _ in ids.MEDIA_SOURCES]
-    key_doc = json.dumps({
-        "sources": _file_key(sources),
-        "code": [hashlib.sha1(Path(m.__file__).read_bytes()).hexdigest()
-                 for m in (ids, fer_ros.engine.align, fer_ros.engine.landmarks, fer_ros.engine.front_end)],
-        "cnn": _file_key([DEFAULT_BACKBONE]), "media": str(media.resolve())}, sort_keys=True)
+    key_doc = json.dumps(
+        {
+            "sources": _file_key(sources),
+            "code": [
+                hashlib.sha1(Path(m.__file__).read_bytes()).hexdigest()
+                for m in (ids, fer_ros.engine.align, fer_ros.engine.landmarks, fer_ros.engine.front_end)
+            ],
+            "cnn": _file_key([DEFAULT_BACKBONE]),
+            "media": str(media.resolve()),
+        },
+        sort_keys=True,
+    )
     key = hashlib.sha1(key_doc.encode()).hexdigest()[:16]
     path = Path(cache_dir) / f"test_identities_{key}.npz" if cache_dir else None
     if path is not None and path.is_file():
         with np.load(path, allow_pickle=False) as z:
             info = json.loads(str(z["info"]))
-            return [ids.Identity(name=d["name"], person=d["person"], split=d["split"], image=z[f"image{k}"],
-                                 landmarks=z[f"landmarks{k}"], rest_probs=z[f"rest_probs{k}"],
-                                 rest_label=int(d["rest_label"]), note=d["note"])
-                    for k, d in enumerate(info)]
+            return [
+                ids.Identity(
+                    name=d["name"],
+                    person=d["person"],
+                    split=d["split"],
+                    image=z[f"image{k}"],
+                    landmarks=z[f"landmarks{k}"],
+                    rest_probs=z[f"rest_probs{k}"],
+                    rest_label=int(d["rest_label"]),
+                    note=d["note"],
+                )
+                for k, d in enumerate(info)
+            ]
     if not any(p.exists() for p in sources):
-        raise FileNotFoundError(f"sample media not found in {media}; run `make media` "
-                                f"(or `python -m fer_ros.io.media fetch`)")
+        raise FileNotFoundError(
+            f"sample media not found in {media}; run `make media` (or `python -m fer_ros.io.media fetch`)"
+        )
     idents = ids.media_identities(media)
     if not idents:
         raise RuntimeError(f"no test identity found in {media}")
@@ -76,8 +93,10 @@ def test_identities(media=None, cache_dir: str | Path | None = CACHE_DIR) -> lis
         arrays = {}
         for k, x in enumerate(idents):
             arrays.update({f"image{k}": x.image, f"landmarks{k}": x.landmarks, f"rest_probs{k}": x.rest_probs})
-        info = [{"name": x.name, "person": x.person, "split": x.split, "rest_label": int(x.rest_label),
-                 "note": x.note} for x in idents]
+        info = [
+            {"name": x.name, "person": x.person, "split": x.split, "rest_label": int(x.rest_label), "note": x.note}
+            for x in idents
+        ]
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")
@@ -88,8 +107,14 @@ def test_identities(media=None, cache_dir: str | Path | None = CACHE_DIR) -> lis
     return idents
 
 
-def generated_videos(n: int, seed: int = 0, identities=None, media=None, synth_overrides: dict | None = None,
-                     cache_dir: str | Path | None = CACHE_DIR) -> Iterator[EvalVideo]:
+def generated_videos(
+    n: int,
+    seed: int = 0,
+    identities=None,
+    media=None,
+    synth_overrides: dict | None = None,
+    cache_dir: str | Path | None = CACHE_DIR,
+) -> Iterator[EvalVideo]:
     """``n`` generated test sequences, made one at a time (see the module docstring)."""
     idents = identities if identities is not None else test_identities(media, cache_dir)
     bad = [x.name for x in idents if x.split != "test"]
@@ -101,11 +126,11 @@ def generated_videos(n: int, seed: int = 0, identities=None, media=None, synth_o
         k = i % len(idents)
         with single_thread_blas():
             if k not in tools:
-                tools[k] = (synth.FaceGeometry(idents[k].landmarks),
-                            synth.Warper(idents[k].image, idents[k].landmarks))
+                tools[k] = (synth.FaceGeometry(idents[k].landmarks), synth.Warper(idents[k].image, idents[k].landmarks))
             geo, warper = tools[k]
-            seq = synth.generate_sequence(idents[k], np.random.default_rng([seed, EVAL_STREAM, i]), cfg=cfg,
-                                          warper=warper, geometry=geo)
+            seq = synth.generate_sequence(
+                idents[k], np.random.default_rng([seed, EVAL_STREAM, i]), cfg=cfg, warper=warper, geometry=geo
+            )
         yield from_sequence(seq, f"generated:{i:04d}:{seq.identity}")
 
 
@@ -128,10 +153,13 @@ def single_thread_blas():
 
 def generated_description(n: int, seed: int, identities, synth_overrides: dict | None = None) -> dict:
     return {
-        "name": "generated", "videos": n, "seed": seed, "rng": f"np.random.default_rng([{seed}, {EVAL_STREAM}, i])",
+        "name": "generated",
+        "videos": n,
+        "seed": seed,
+        "rng": f"np.random.default_rng([{seed}, {EVAL_STREAM}, i])",
         "synth_config": dataclasses.asdict(synth.SynthConfig(**{**GENERATED_SYNTH, **(synth_overrides or {})})),
         "identities": [{"name": x.name, "person": x.person, "rest_label": int(x.rest_label)} for x in identities],
         "persons": sorted({x.person for x in identities}),
-        "split": "test (people never used in training or selection)", "sources": ids.MEDIA_SOURCES,
+        "split": "test (people never used in training or selection)",
+        "sources": ids.MEDIA_SOURCES,
     }
-

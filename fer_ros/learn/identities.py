@@ -35,13 +35,13 @@ FER2013_SPLIT = {"train": "Training", "val": "PublicTest"}  # where each split's
 
 @dataclass
 class Identity:
-    name: str            # e.g. "multi_face.jpg#2", "single_face.mp4@12", "fer2013:train/neutral/x.jpg"
-    person: str          # who it is: the unit of the split
-    split: str           # one of SPLITS
-    image: np.ndarray    # BGR uint8 (FRAME_SIZE, FRAME_SIZE, 3)
+    name: str  # e.g. "multi_face.jpg#2", "single_face.mp4@12", "fer2013:train/neutral/x.jpg"
+    person: str  # who it is: the unit of the split
+    split: str  # one of SPLITS
+    image: np.ndarray  # BGR uint8 (FRAME_SIZE, FRAME_SIZE, 3)
     landmarks: np.ndarray  # (478, 3) on image
     rest_probs: np.ndarray  # (7,) frame-wise CNN softmax on the base
-    rest_label: int      # what the unanimated face shows (REST_RULE); -1 unknown
+    rest_label: int  # what the unanimated face shows (REST_RULE); -1 unknown
     note: str = ""
 
 
@@ -59,15 +59,21 @@ MEDIA_SOURCES = [
 ]
 TEST_ONLY = ("skimage.data.astronaut()", "*-ph.jpg posed stills")
 
-BASE_FRAME_RULE = ("video clips: every 4th frame with a face; keep frames with a closed mouth "
-                   "(canonical inner-lip gap < 0.01); rank them by the CNN's p(neutral) on the aligned crop; "
-                   "take the best 3 at least 12 frames apart")
+BASE_FRAME_RULE = (
+    "video clips: every 4th frame with a face; keep frames with a closed mouth "
+    "(canonical inner-lip gap < 0.01); rank them by the CNN's p(neutral) on the aligned crop; "
+    "take the best 3 at least 12 frames apart"
+)
 FRAMES_PER_CLIP = 3
-FER2013_RULE = ("FER2013 bases: faces labelled neutral, in a seeded random order, each drawn 4x larger "
-                "(bicubic) on a canvas padded by edge replication; kept when the mesh finds the face")
+FER2013_RULE = (
+    "FER2013 bases: faces labelled neutral, in a seeded random order, each drawn 4x larger "
+    "(bicubic) on a canvas padded by edge replication; kept when the mesh finds the face"
+)
 MOUTH_CLOSED = 0.01
-REST_RULE = ("rest_label of a base = neutral if the CNN's p(neutral) >= 0.5, else the CNN's top "
-             "class if its probability >= 0.6, else unknown (-1: rest frames are not scored)")
+REST_RULE = (
+    "rest_label of a base = neutral if the CNN's p(neutral) >= 0.5, else the CNN's top "
+    "class if its probability >= 0.6, else unknown (-1: rest frames are not scored)"
+)
 
 
 def rest_label_of(probs: np.ndarray) -> int:
@@ -125,8 +131,9 @@ def mouth_gap(landmarks: np.ndarray) -> float:
     return float(np.linalg.norm(m[:, :2] @ (landmarks[13, :2] - landmarks[14, :2])))
 
 
-def base_crop(img: np.ndarray, face_box: np.ndarray, size: int = FRAME_SIZE,
-              face_fraction: float = FACE_FRACTION) -> np.ndarray:
+def base_crop(
+    img: np.ndarray, face_box: np.ndarray, size: int = FRAME_SIZE, face_fraction: float = FACE_FRACTION
+) -> np.ndarray:
     """Square crop centred on a face, the face spanning face_fraction of the side (up to 0.65
     when the image is too small for that: less padding)."""
     x, y, w, h = face_box
@@ -144,8 +151,7 @@ def _make_identity(tools: _Tools, name, person, split, img, note="") -> Identity
         log.warning("%s: no face on the base crop, skipped", name)
         return None
     probs = tools.probs(img, [face])[0].astype(np.float32)
-    return Identity(name, person, split, img, face.landmarks.astype(np.float32), probs,
-                    rest_label_of(probs), note)
+    return Identity(name, person, split, img, face.landmarks.astype(np.float32), probs, rest_label_of(probs), note)
 
 
 def _video_bases(tools: _Tools, path: Path, k: int, every: int = 4, min_gap: int = 12):
@@ -189,12 +195,16 @@ def media_identities(media_dir, mirror: bool = True) -> list[Identity]:
                 faces = sorted(tools.faces(img) if img is not None else [], key=lambda f: (f.box[0], f.box[1]))
                 if not faces:
                     log.warning("%s: no face found, skipped", fname)
-                bases = [(f"{fname}#{j}" if len(faces) > 1 else fname, None, base_crop(img, f.box), "")
-                         for j, f in enumerate(faces)]
+                bases = [
+                    (f"{fname}#{j}" if len(faces) > 1 else fname, None, base_crop(img, f.box), "")
+                    for j, f in enumerate(faces)
+                ]
             else:
                 person = kind.split(":", 1)[1]
-                bases = [(f"{fname}@{i}", person, base_crop(frame, f.box), f"frame {i}, CNN p(neutral) {score:.2f}")
-                         for score, i, frame, f in _video_bases(tools, path, FRAMES_PER_CLIP)]
+                bases = [
+                    (f"{fname}@{i}", person, base_crop(frame, f.box), f"frame {i}, CNN p(neutral) {score:.2f}")
+                    for score, i, frame, f in _video_bases(tools, path, FRAMES_PER_CLIP)
+                ]
             for name, person, crop, note in bases:
                 out += _variants(tools, name, person or name, "test", crop, note, mirror)
     return out

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fer_ros.model.classes import CLASS_NAMES, NUM_CLASSES
+from fer_ros.io.plots import plot_confusions
 
 
 def _fmt(x, pct: bool = False) -> str:
@@ -17,28 +17,44 @@ def _fmt(x, pct: bool = False) -> str:
 
 def format_table(report: dict) -> str:
     m, b = report["model"], report["baseline"]
-    rows = [(f"accuracy @ {int(round(float(p) * 100))}% seen (%)", m["accuracy_at"][p], b["accuracy_at"][p], True)
-            for p in m["accuracy_at"]]
-    rows += [(f"  onset->apex @ {int(round(float(p) * 100))}% (%)", m["accuracy_at_onset_to_apex"][p],
-              b["accuracy_at_onset_to_apex"][p], True) for p in m["accuracy_at_onset_to_apex"]]
-    rows += [("spotting precision (IoU>=0.5)", m["spotting"]["precision"], b["spotting"]["precision"], False),
-             ("spotting recall", m["spotting"]["recall"], b["spotting"]["recall"], False),
-             ("spotting F1", m["spotting"]["f1"], b["spotting"]["f1"], False),
-             ("intensity MAE", m["intensity_mae"], b["intensity_mae"], False),
-             ("frame accuracy (%)", m["frame_accuracy"], b["frame_accuracy"], True),
-             ("  on expression frames (%)", m["frame_accuracy_expression"], b["frame_accuracy_expression"], True),
-             ("  on rest frames (%)", m["frame_accuracy_rest"], b["frame_accuracy_rest"], True)]
+    rows = [
+        (f"accuracy @ {int(round(float(p) * 100))}% seen (%)", m["accuracy_at"][p], b["accuracy_at"][p], True)
+        for p in m["accuracy_at"]
+    ]
+    rows += [
+        (
+            f"  onset->apex @ {int(round(float(p) * 100))}% (%)",
+            m["accuracy_at_onset_to_apex"][p],
+            b["accuracy_at_onset_to_apex"][p],
+            True,
+        )
+        for p in m["accuracy_at_onset_to_apex"]
+    ]
+    rows += [
+        ("spotting precision (IoU>=0.5)", m["spotting"]["precision"], b["spotting"]["precision"], False),
+        ("spotting recall", m["spotting"]["recall"], b["spotting"]["recall"], False),
+        ("spotting F1", m["spotting"]["f1"], b["spotting"]["f1"], False),
+        ("intensity MAE", m["intensity_mae"], b["intensity_mae"], False),
+        ("label flips per second", m["label_flips_per_s"], b["label_flips_per_s"], False),
+        ("frame accuracy (%)", m["frame_accuracy"], b["frame_accuracy"], True),
+        ("  on expression frames (%)", m["frame_accuracy_expression"], b["frame_accuracy_expression"], True),
+        ("  on rest frames (%)", m["frame_accuracy_rest"], b["frame_accuracy_rest"], True),
+    ]
     ds = m.get("dataset", {})
-    head = (f"{ds.get('name', 'dataset')}: {m['videos']} videos, {m['frames']} frames, "
-            f"{m['intervals_scored']} expressions scored, {m['frames_without_face']} frames without a face")
+    head = (
+        f"{ds.get('name', 'dataset')}: {m['videos']} videos, {m['frames']} frames, "
+        f"{m['intervals_scored']} expressions scored, {m['frames_without_face']} frames without a face"
+    )
     lines = [head, f"{'':34s}{'model':>10s}{'baseline':>10s}"]
     lines += [f"{name:34s}{_fmt(a, pct):>10s}{_fmt(c, pct):>10s}" for name, a, c, pct in rows]
     counts = [f"{sp['n_pred']}/{sp['tp']}/{sp['n_true']}" for sp in (m["spotting"], b["spotting"])]
     lines.append(f"{'spotted / TP / true intervals':34s}{counts[0]:>10s}{counts[1]:>10s}")
     if "streaming_vs_batch" in m:
-        lines.append(f"streaming vs batch forward: max |diff| of class probabilities "
-                     f"{m['streaming_vs_batch']['max_abs_diff_probs']:.2e} over {m['streaming_vs_batch']['frames']} "
-                     f"face-frames")
+        lines.append(
+            f"streaming vs batch forward: max |diff| of class probabilities "
+            f"{m['streaming_vs_batch']['max_abs_diff_probs']:.2e} over {m['streaming_vs_batch']['frames']} "
+            f"face-frames"
+        )
     return "\n".join(lines)
 
 
@@ -58,18 +74,33 @@ def _save(plt, fig, path) -> Path:
     return Path(path)
 
 
+MODEL_TITLES = (("model", "recurrent (MV-LSTM)"), ("baseline", "frame-wise baseline"))
+
+
 def plot_on_the_fly(report: dict, path) -> Path:
     plt = _plt()
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    for key, marker, color, name in (("model", "o", "C0", "recurrent (MV-LSTM)"),
-                                     ("baseline", "s", "C1", "frame-wise baseline")):
-        for field_, line, width, suffix in (("accuracy_at", "-", 2.0, "onset -> offset"),
-                                            ("accuracy_at_onset_to_apex", ":", 1.2, "onset -> apex")):
+    for key, marker, color, name in (
+        ("model", "o", "C0", "recurrent (MV-LSTM)"),
+        ("baseline", "s", "C1", "frame-wise baseline"),
+    ):
+        for field_, line, width, suffix in (
+            ("accuracy_at", "-", 2.0, "onset -> offset"),
+            ("accuracy_at_onset_to_apex", ":", 1.2, "onset -> apex"),
+        ):
             acc = report[key][field_]
             xs = [100 * float(p) for p in acc]
             ys = [np.nan if a is None else 100 * a for a in acc.values()]
-            ax.plot(xs, ys, marker=marker, linestyle=line, lw=width, color=color, label=f"{name}, {suffix}",
-                    alpha=1.0 if line == "-" else 0.7)
+            ax.plot(
+                xs,
+                ys,
+                marker=marker,
+                linestyle=line,
+                lw=width,
+                color=color,
+                label=f"{name}, {suffix}",
+                alpha=1.0 if line == "-" else 0.7,
+            )
     ds = report["model"].get("dataset", {})
     ax.set_title(f"On-the-fly accuracy: {ds.get('name', '')} ({report['model']['intervals_scored']} expressions)")
     ax.set_xlabel("share of the expression seen (%)")
@@ -82,22 +113,11 @@ def plot_on_the_fly(report: dict, path) -> Path:
 
 
 def plot_confusion(report: dict, path) -> Path:
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(12, 5.2))
-    for ax, (key, title) in zip(axes, (("model", "recurrent (MV-LSTM)"), ("baseline", "frame-wise baseline"))):
-        cm = np.array(report[key]["confusion_matrix"], float)
-        rows = cm.sum(1, keepdims=True)
-        norm = np.divide(cm, rows, out=np.zeros_like(cm), where=rows > 0)
-        ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-        for i in range(len(cm)):
-            for j in range(len(cm)):
-                if cm[i, j]:
-                    ax.text(j, i, f"{int(cm[i, j])}", ha="center", va="center", fontsize=7,
-                            color="white" if norm[i, j] > 0.6 else "black")
-        ax.set_xticks(range(NUM_CLASSES), CLASS_NAMES, rotation=45, ha="right")
-        ax.set_yticks(range(NUM_CLASSES), CLASS_NAMES)
-        acc = report[key]["frame_accuracy"]
-        ax.set_title(f"{title}: frame accuracy {_fmt(acc, True)}%")
-        ax.set_xlabel("predicted")
-        ax.set_ylabel("true (dominant class per frame)")
-    return _save(plt, fig, path)
+    panels = [
+        (
+            f"{title}: frame accuracy {_fmt(report[key]['frame_accuracy'], True)}%",
+            np.array(report[key]["confusion_matrix"]),
+        )
+        for key, title in MODEL_TITLES
+    ]
+    return plot_confusions(panels, path, ylabel="true (dominant class per frame)")

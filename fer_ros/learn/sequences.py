@@ -59,16 +59,16 @@ SPLITS = ids.SPLITS
 
 @dataclass
 class DatasetConfig:
-    fer2013: str = ""             # FER2013 copy: the train and val bases (learn.identities)
-    media_dir: str = ""           # "" = fer_ros.io.media.media_dir(): the test bases
+    fer2013: str = ""  # FER2013 copy: the train and val bases (learn.identities)
+    media_dir: str = ""  # "" = fer_ros.io.media.media_dir(): the test bases
     out_dir: str = ".cache/datasets"
     name: str = "synth"
     sequences: dict = field(default_factory=lambda: {"train": 400, "val": 48, "test": 40})
     bases: dict = field(default_factory=lambda: {"train": 200, "val": 24})  # FER2013 faces (x2 mirrored)
     seed: int = 0
-    workers: int = 2              # processes; 1 = in this process
-    detect_every: int = 1         # as the engine's default: detectors on every frame
-    mirror: bool = True           # every base also flipped left-right
+    workers: int = 2  # processes; 1 = in this process
+    detect_every: int = 1  # as the engine's default: detectors on every frame
+    mirror: bool = True  # every base also flipped left-right
     synth: dict = field(default_factory=dict)  # SynthConfig overrides (min_len, max_len, ...)
 
     def path(self, split: str) -> Path:
@@ -87,6 +87,7 @@ def load_identities(cfg: DatasetConfig, split: str) -> list[ids.Identity]:
 
 # ----------------------------------------------------------------------------- measuring
 
+
 class FeatureExtractor:
     """The engine's own streaming path, for the animated face of each sequence (the largest).
 
@@ -98,8 +99,9 @@ class FeatureExtractor:
     def __init__(self, detect_every: int = 1):
         from fer_ros.engine import Engine, EngineConfig
 
-        self.engine = Engine(EngineConfig(model="baseline", device="cpu", detect_every=detect_every),
-                             keep_features=True)
+        self.engine = Engine(
+            EngineConfig(model="baseline", device="cpu", detect_every=detect_every), keep_features=True
+        )
         self.crop_spec = self.engine.crop_spec
 
     def close(self) -> None:
@@ -141,8 +143,9 @@ def _init_worker(identities, detect_every, synth_cfg, shard_dir=None):
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one thread per worker process: no oversubscription of the cores
     logging.getLogger("absl").setLevel(logging.ERROR)
-    _W.update(identities=identities, detect_every=detect_every, extract=None, cfg=synth_cfg, cache={},
-              shards=shard_dir)  # the extractor is built on first use (a cached build needs no MediaPipe)
+    _W.update(
+        identities=identities, detect_every=detect_every, extract=None, cfg=synth_cfg, cache={}, shards=shard_dir
+    )  # the extractor is built on first use (a cached build needs no MediaPipe)
 
 
 def _one(task):
@@ -178,17 +181,34 @@ def _compute(split_id, i, seed):
     t1 = time.perf_counter()
     crops, g, det = _W["extract"](seq.frames, seq.face_center)
     t2 = time.perf_counter()
-    return dict(crops=crops, geometry=g, detected=det, label=seq.label, intensity=seq.intensity,
-                phase=seq.phase, intervals=[iv.as_row() for iv in seq.intervals],
-                rest_label=seq.rest_label, identity=seq.identity, person=seq.person,
-                t_synth=t1 - t0, t_features=t2 - t1)
+    return dict(
+        crops=crops,
+        geometry=g,
+        detected=det,
+        label=seq.label,
+        intensity=seq.intensity,
+        phase=seq.phase,
+        intervals=[iv.as_row() for iv in seq.intervals],
+        rest_label=seq.rest_label,
+        identity=seq.identity,
+        person=seq.person,
+        t_synth=t1 - t0,
+        t_features=t2 - t1,
+    )
 
 
 def shard_dir(cfg: DatasetConfig, synth_cfg, identities, crop_spec: dict) -> Path:
     """Folder of per-sequence shards for everything that shapes a sequence."""
-    key = json.dumps({"synth": asdict(synth_cfg), "detect_every": cfg.detect_every, "crops": crop_spec,
-                      "identities": [(x.name, x.split, int(x.rest_label)) for x in identities],
-                      "frame": synth.FRAME_SIZE}, sort_keys=True)
+    key = json.dumps(
+        {
+            "synth": asdict(synth_cfg),
+            "detect_every": cfg.detect_every,
+            "crops": crop_spec,
+            "identities": [(x.name, x.split, int(x.rest_label)) for x in identities],
+            "frame": synth.FRAME_SIZE,
+        },
+        sort_keys=True,
+    )
     return Path(cfg.out_dir) / "parts" / f"{cfg.name}_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
 
@@ -198,7 +218,7 @@ def _run(tasks, identities, cfg: DatasetConfig, synth_cfg, desc, shards=None):
     args = (identities, cfg.detect_every, synth_cfg, None if shards is None else str(shards))
     if cfg.workers <= 1:
         _init_worker(*args)
-        return [r for r in tqdm(map(_one, tasks), total=len(tasks), desc=desc)]
+        return list(tqdm(map(_one, tasks), total=len(tasks), desc=desc))
     ctx = mp.get_context("spawn")  # mediapipe / torch are not fork-safe
     with ctx.Pool(cfg.workers, _init_worker, args) as pool:
         return list(tqdm(pool.imap(_one, tasks, chunksize=1), total=len(tasks), desc=desc))
@@ -212,13 +232,20 @@ def _save(path: Path, results: list[dict], info: dict) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(
-        tmp, offsets=offsets, crops=cat("crops").astype(np.uint8),
-        geometry=cat("geometry").astype(np.float32), label=cat("label").astype(np.int64),
-        intensity=cat("intensity").astype(np.float32), phase=cat("phase").astype(np.int64),
-        detected=cat("detected"), rest_label=np.array([r["rest_label"] for r in results], np.int64),
+        tmp,
+        offsets=offsets,
+        crops=cat("crops").astype(np.uint8),
+        geometry=cat("geometry").astype(np.float32),
+        label=cat("label").astype(np.int64),
+        intensity=cat("intensity").astype(np.float32),
+        phase=cat("phase").astype(np.int64),
+        detected=cat("detected"),
+        rest_label=np.array([r["rest_label"] for r in results], np.int64),
         intervals=np.array(rows, np.float64).reshape(-1, 8),
-        identity=np.array([r["identity"] for r in results]), person=np.array([r["person"] for r in results]),
-        info=np.array(json.dumps(info)))
+        identity=np.array([r["identity"] for r in results]),
+        person=np.array([r["person"] for r in results]),
+        info=np.array(json.dumps(info)),
+    )
     os.replace(tmp, path)
 
 
@@ -254,26 +281,49 @@ def build(cfg: DatasetConfig, splits=SPLITS, identities: dict | None = None) -> 
         frames = sum(len(r["label"]) for r in results)
         det = sum(int(r["detected"].sum()) for r in results)
         info = {
-            "split": split, "config": asdict(cfg), "synth_config": asdict(synth_cfg), "crop_spec": spec,
-            "class_names": CLASS_NAMES, "sequences": n, "frames": frames, "detected_frames": det,
-            "identities": [{"name": x.name, "person": x.person, "rest_label": x.rest_label,
-                            "rest_probs": np.round(x.rest_probs, 3).tolist(), "note": x.note} for x in idents],
+            "split": split,
+            "config": asdict(cfg),
+            "synth_config": asdict(synth_cfg),
+            "crop_spec": spec,
+            "class_names": CLASS_NAMES,
+            "sequences": n,
+            "frames": frames,
+            "detected_frames": det,
+            "identities": [
+                {
+                    "name": x.name,
+                    "person": x.person,
+                    "rest_label": x.rest_label,
+                    "rest_probs": np.round(x.rest_probs, 3).tolist(),
+                    "note": x.note,
+                }
+                for x in idents
+            ],
             "persons": sorted({x.person for x in idents}),
             "rules": {"base_frames": ids.BASE_FRAME_RULE, "fer2013": ids.FER2013_RULE, "rest": ids.REST_RULE},
-            "wall_s": round(wall, 1), "identity_wall_s": round(loaded[split + "_s"], 1),
+            "wall_s": round(wall, 1),
+            "identity_wall_s": round(loaded[split + "_s"], 1),
             "synth_s": round(sum(r["t_synth"] for r in results), 1),
             "features_s": round(sum(r["t_features"] for r in results), 1),
             "shards": str(shards),
         }
         path = cfg.path(split)
         _save(path, results, info)
-        log.info("%s: %d sequences, %d frames (%.1f%% with the face), %.0f s -> %s",
-                 split, n, frames, 100.0 * det / max(frames, 1), wall, path)
+        log.info(
+            "%s: %d sequences, %d frames (%.1f%% with the face), %.0f s -> %s",
+            split,
+            n,
+            frames,
+            100.0 * det / max(frames, 1),
+            wall,
+            path,
+        )
         out[split] = path
     return out
 
 
 # ----------------------------------------------------------------------------- reading
+
 
 @dataclass
 class SequenceData:
@@ -303,8 +353,18 @@ def load(path) -> tuple[list[SequenceData], dict]:
     seqs = []
     for s in range(len(off) - 1):
         sl = slice(off[s], off[s + 1])
-        seqs.append(SequenceData(
-            d["crops"][sl], d["geometry"][sl], d["label"][sl], d["intensity"][sl], d["phase"][sl],
-            d["detected"][sl], int(d["rest_label"][s]), iv[iv[:, 0] == s, 1:], str(d["identity"][s]),
-            str(d["person"][s])))
+        seqs.append(
+            SequenceData(
+                d["crops"][sl],
+                d["geometry"][sl],
+                d["label"][sl],
+                d["intensity"][sl],
+                d["phase"][sl],
+                d["detected"][sl],
+                int(d["rest_label"][s]),
+                iv[iv[:, 0] == s, 1:],
+                str(d["identity"][s]),
+                str(d["person"][s]),
+            )
+        )
     return seqs, json.loads(str(d["info"]))

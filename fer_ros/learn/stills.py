@@ -45,15 +45,21 @@ class StillCrops:
 
 def _key(images: np.ndarray, size: int, equalize: bool) -> str:
     h = hashlib.sha256(images.tobytes())
-    settings = {"size": size, "equalize": equalize, "pad": landmarks.ALIGNED_PAD,
-                "canonical": align.CANONICAL.tolist(), "stable": align.STABLE_POINTS,
-                "geometry": GEOMETRY_DIM}
+    settings = {
+        "size": size,
+        "equalize": equalize,
+        "pad": landmarks.ALIGNED_PAD,
+        "canonical": align.CANONICAL.tolist(),
+        "stable": align.STABLE_POINTS,
+        "geometry": GEOMETRY_DIM,
+    }
     h.update(json.dumps(settings, sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 
-def front_end_crops(images: np.ndarray, size: int, equalize: bool,
-                    progress: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def front_end_crops(
+    images: np.ndarray, size: int, equalize: bool, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(crops, found, geometry) of grey stills (N, H, W) uint8, cut as ``Engine.process`` cuts an
     aligned still: the same conversions, the same FrontEnd calls, a fresh running neutral."""
     from tqdm import tqdm
@@ -71,8 +77,14 @@ def front_end_crops(images: np.ndarray, size: int, equalize: bool,
     return crops, found, geometry
 
 
-def cached_crops(images: np.ndarray, labels: np.ndarray, size: int, equalize: bool,
-                 cache_dir: Path | None = CACHE_DIR, progress: bool = False) -> StillCrops:
+def cached_crops(
+    images: np.ndarray,
+    labels: np.ndarray,
+    size: int,
+    equalize: bool,
+    cache_dir: Path | None = CACHE_DIR,
+    progress: bool = False,
+) -> StillCrops:
     """front_end_crops, read from / written to ``cache_dir`` (None: no cache)."""
     path = Path(cache_dir) / f"crops-{_key(images, size, equalize)}.npz" if cache_dir else None
     if path is not None and path.is_file():
@@ -85,6 +97,5 @@ def cached_crops(images: np.ndarray, labels: np.ndarray, size: int, equalize: bo
         tmp = path.with_name(path.stem + ".tmp.npz")
         np.savez(tmp, crops=crops, found=found, geometry=geometry)
         tmp.replace(path)
-        log.info("front-end crops of %d stills cached in %s (mesh found %.1f%%)", len(crops), path,
-                 100 * found.mean())
+        log.info("front-end crops of %d stills cached in %s (mesh found %.1f%%)", len(crops), path, 100 * found.mean())
     return StillCrops(crops, found, geometry, np.asarray(labels, np.int64))

@@ -24,33 +24,20 @@ import numpy as np
 from fer_ros.model.classes import CLASS_NAMES, NEUTRAL, PHASES
 
 from .identities import Identity
+from .intervals import Interval
 from .warp import EXPRESSION_AUS, FRAME_SIZE, FaceGeometry, Warper
 
 
 @dataclass
-class Interval:
-    onset: int     # first frame with intensity > 0
-    apex: int      # first frame at peak intensity
-    apex_end: int  # last frame at peak intensity
-    offset: int    # last frame with intensity > 0
-    label: int     # CLASS_NAMES index
-    peak: float
-    micro: bool
-
-    def as_row(self) -> list:
-        return [self.onset, self.apex, self.apex_end, self.offset, self.label, self.peak, float(self.micro)]
-
-
-@dataclass
 class Sequence:
-    frames: np.ndarray     # (T, H, W, 3) BGR uint8
-    label: np.ndarray      # (T,) int64, NEUTRAL outside expressions
+    frames: np.ndarray  # (T, H, W, 3) BGR uint8
+    label: np.ndarray  # (T,) int64, NEUTRAL outside expressions
     intensity: np.ndarray  # (T,) float32 in 0..1
-    phase: np.ndarray      # (T,) int64, PHASES index
+    phase: np.ndarray  # (T,) int64, PHASES index
     intervals: list[Interval]
     identity: str
     person: str
-    rest_label: int          # what the unanimated base shows (-1 unknown), see REST_RULE
+    rest_label: int  # what the unanimated base shows (-1 unknown), see REST_RULE
     face_center: np.ndarray  # (T, 2) where the animated face's landmark centre is in each frame
     meta: dict = field(default_factory=dict)
 
@@ -61,7 +48,7 @@ class SynthConfig:
     min_len: int = 40
     max_len: int = 150
     p_micro: float = 0.25
-    p_empty: float = 0.06     # a sequence with no expression at all (modes only)
+    p_empty: float = 0.06  # a sequence with no expression at all (modes only)
     first_gap: tuple = (3, 16)
     gap: tuple = (6, 30)
     macro_onset: tuple = (4, 18)
@@ -72,14 +59,14 @@ class SynthConfig:
     micro_apex: tuple = (1, 3)
     micro_offset: tuple = (2, 6)
     micro_peak: tuple = (0.2, 0.4)
-    au_jitter: float = 0.25   # per-event random gain of each AU: 1 +- au_jitter
+    au_jitter: float = 0.25  # per-event random gain of each AU: 1 +- au_jitter
     rotation_deg: float = 7.0
     scale: float = 0.08
-    shift: float = 0.05       # of the frame side
+    shift: float = 0.05  # of the frame side
     brightness: float = 25.0
     contrast: float = 0.2
     gamma: float = 0.25
-    noise: float = 4.0        # max noise std (grey levels)
+    noise: float = 4.0  # max noise std (grey levels)
     p_blur: float = 0.3
 
 
@@ -92,9 +79,9 @@ def _ease(x: np.ndarray, power: float) -> np.ndarray:
     return np.clip(s, 0, 1) ** power
 
 
-def intensity_track(length: int, rng: np.random.Generator, cfg: SynthConfig = SynthConfig(),
-                    classes=None):
+def intensity_track(length: int, rng: np.random.Generator, cfg: SynthConfig | None = None, classes=None):
     """Per-frame (label, intensity, phase) and the interval list of one sequence."""
+    cfg = cfg or SynthConfig()
     classes = [c for c in CLASS_NAMES if c != "neutral"] if classes is None else classes
     label = np.full(length, NEUTRAL, np.int64)
     inten = np.zeros(length, np.float32)
@@ -122,13 +109,13 @@ def intensity_track(length: int, rng: np.random.Generator, cfg: SynthConfig = Sy
         rise_pow, fall_pow = rng.uniform(0.6, 1.6, size=2)
         k = np.arange(o, a0)
         inten[k] = peak * _ease((k - o + 1) / (on + 1), rise_pow)
-        inten[a0:a1 + 1] = peak
+        inten[a0 : a1 + 1] = peak
         k = np.arange(a1 + 1, f + 1)
         inten[k] = peak * _ease(1 - (k - a1) / (off + 1), fall_pow)
-        label[o:f + 1] = cls
+        label[o : f + 1] = cls
         phase[o:a0] = PHASES.index("onset")
-        phase[a0:a1 + 1] = PHASES.index("apex")
-        phase[a1 + 1:f + 1] = PHASES.index("offset")
+        phase[a0 : a1 + 1] = PHASES.index("apex")
+        phase[a1 + 1 : f + 1] = PHASES.index("offset")
         intervals.append(Interval(o, a0, a1, f, cls, round(peak, 4), bool(micro)))
         t = f + 1 + _randint(rng, cfg.gap)
         if t >= length - 8:
@@ -146,10 +133,18 @@ def _drift(rng, length, amplitude) -> np.ndarray:
     return amplitude * out / 2.0
 
 
-def generate_sequence(identity: Identity, rng: np.random.Generator, length: int | None = None,
-                      cfg: SynthConfig = SynthConfig(), classes=None, modes: bool = True,
-                      warper: Warper | None = None, geometry: FaceGeometry | None = None) -> Sequence:
+def generate_sequence(
+    identity: Identity,
+    rng: np.random.Generator,
+    length: int | None = None,
+    cfg: SynthConfig | None = None,
+    classes=None,
+    modes: bool = True,
+    warper: Warper | None = None,
+    geometry: FaceGeometry | None = None,
+) -> Sequence:
     """One animated sequence of ``identity`` (frames + exact per-frame ground truth)."""
+    cfg = cfg or SynthConfig()
     length = int(rng.integers(cfg.min_len, cfg.max_len + 1)) if length is None else int(length)
     label, inten, phase, intervals = intensity_track(length, rng, cfg, classes)
     geo = geometry or FaceGeometry(identity.landmarks)
@@ -164,7 +159,7 @@ def generate_sequence(identity: Identity, rng: np.random.Generator, length: int 
         disp_of[k] = geo.displacement(gains)
     event_of = np.full(length, -1)
     for k, iv in enumerate(intervals):
-        event_of[iv.onset:iv.offset + 1] = k
+        event_of[iv.onset : iv.offset + 1] = k
 
     if modes:
         rot = _drift(rng, length, rng.uniform(0, cfg.rotation_deg))
@@ -177,8 +172,13 @@ def generate_sequence(identity: Identity, rng: np.random.Generator, length: int 
         noise = rng.uniform(0, cfg.noise)
         blur = rng.uniform(0.5, 1.3) if rng.random() < cfg.p_blur else 0.0
     else:
-        rot = np.zeros(length); scl = np.ones(length); tx = np.zeros(length); ty = np.zeros(length)  # noqa: E702
-        bright = np.zeros(length); contrast = np.ones(length); gamma = np.ones(length)  # noqa: E702
+        rot = np.zeros(length)
+        scl = np.ones(length)
+        tx = np.zeros(length)
+        ty = np.zeros(length)  # noqa: E702
+        bright = np.zeros(length)
+        contrast = np.ones(length)
+        gamma = np.ones(length)  # noqa: E702
         noise, blur = 0.0, 0.0
     frames = np.empty((length, size, size, 3), np.uint8)
     centre = identity.landmarks[:, :2].mean(0)
@@ -201,8 +201,18 @@ def generate_sequence(identity: Identity, rng: np.random.Generator, length: int 
                 img = np.clip(img.astype(np.float32) + n, 0, 255).astype(np.uint8)
         frames[t] = img
     meta = {"modes": modes, "blur": float(blur), "noise": float(noise)}
-    return Sequence(frames, label, inten, phase, intervals, identity.name, identity.person,
-                    int(identity.rest_label), face_center, meta)
+    return Sequence(
+        frames,
+        label,
+        inten,
+        phase,
+        intervals,
+        identity.name,
+        identity.person,
+        int(identity.rest_label),
+        face_center,
+        meta,
+    )
 
 
 def check_ground_truth(seq: Sequence) -> None:
@@ -215,11 +225,11 @@ def check_ground_truth(seq: Sequence) -> None:
         assert not inside[sl].any(), "overlapping intervals"
         inside[sl] = True
         assert (seq.label[sl] == iv.label).all()
-        assert (seq.phase[iv.onset:iv.apex] == PHASES.index("onset")).all()
-        assert (seq.phase[iv.apex:iv.apex_end + 1] == PHASES.index("apex")).all()
-        assert (seq.phase[iv.apex_end + 1:iv.offset + 1] == PHASES.index("offset")).all()
+        assert (seq.phase[iv.onset : iv.apex] == PHASES.index("onset")).all()
+        assert (seq.phase[iv.apex : iv.apex_end + 1] == PHASES.index("apex")).all()
+        assert (seq.phase[iv.apex_end + 1 : iv.offset + 1] == PHASES.index("offset")).all()
         assert (seq.intensity[sl] > 0).all()
-        assert np.isclose(seq.intensity[iv.apex:iv.apex_end + 1], iv.peak, atol=1e-4).all()
+        assert np.isclose(seq.intensity[iv.apex : iv.apex_end + 1], iv.peak, atol=1e-4).all()
         assert seq.intensity[sl].max() <= iv.peak + 1e-4
     assert (seq.intensity[~inside] == 0).all()
     assert (seq.label[~inside] == NEUTRAL).all()

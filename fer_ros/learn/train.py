@@ -66,21 +66,58 @@ STATE_FORMAT = "fer_ros.TrainState/2"
 DEFAULTS = {
     "task": "recurrent",
     "data": {
-        "dir": ".cache/datasets", "name": "synth", "build_if_missing": True, "fer2013": "", "media_dir": "",
-        "sequences": {"train": 400, "val": 48}, "bases": {"train": 200, "val": 24}, "seed": 0, "workers": 2,
-        "detect_every": 1, "min_len": 40, "max_len": 120, "stills_cache": ".cache/stills",
+        "dir": ".cache/datasets",
+        "name": "synth",
+        "build_if_missing": True,
+        "fer2013": "",
+        "media_dir": "",
+        "sequences": {"train": 400, "val": 48},
+        "bases": {"train": 200, "val": 24},
+        "seed": 0,
+        "workers": 2,
+        "detect_every": 1,
+        "min_len": 40,
+        "max_len": 120,
+        "stills_cache": ".cache/stills",
     },
-    "model": {"backbone": "", "hidden": 96, "stream_dim": 48, "num_layers": 1, "mode_size": None,
-              "dropout": 0.1, "stream_dropout": 0.15, "head_logit_bound": 2.0, "expressive_rest_bound": 1.0,
-              "appearance_features": False, "geometry_shape": False},
+    "model": {
+        "backbone": "",
+        "hidden": 96,
+        "stream_dim": 48,
+        "num_layers": 1,
+        "mode_size": None,
+        "dropout": 0.1,
+        "stream_dropout": 0.15,
+        "head_logit_bound": 2.0,
+        "expressive_rest_bound": 1.0,
+        "appearance_features": False,
+        "geometry_shape": False,
+    },
     "train": {
-        "epochs": 30, "batch_size": 32, "lr": 2e-3, "weight_decay": 1e-2, "grad_clip": 1.0,
-        "seed": 0, "device": "auto", "threads": 0,
-        "crop_min": 24, "p_crop": 0.8, "p_resample": 0.5, "stride_min": 0.7, "stride_max": 1.5,
-        "class_balance_beta": 0.999, "ce_floor": 0.2,
-        "p_logit_shift": 0.5, "logit_shift_max": 6.0, "p_amplify": 0.5, "amplify_max": 3.0,
-        "stills_per_epoch": 4000, "still_len_max": 4,
-        "loss_weights": dict(DEFAULT_WEIGHTS), "max_sequences": 0, "progress": True,
+        "epochs": 30,
+        "batch_size": 32,
+        "lr": 2e-3,
+        "weight_decay": 1e-2,
+        "grad_clip": 1.0,
+        "seed": 0,
+        "device": "auto",
+        "threads": 0,
+        "crop_min": 24,
+        "p_crop": 0.8,
+        "p_resample": 0.5,
+        "stride_min": 0.7,
+        "stride_max": 1.5,
+        "class_balance_beta": 0.999,
+        "ce_floor": 0.2,
+        "p_logit_shift": 0.5,
+        "logit_shift_max": 6.0,
+        "p_amplify": 0.5,
+        "amplify_max": 3.0,
+        "stills_per_epoch": 4000,
+        "still_len_max": 4,
+        "loss_weights": dict(DEFAULT_WEIGHTS),
+        "max_sequences": 0,
+        "progress": True,
     },
 }
 
@@ -104,12 +141,20 @@ def load_config(path) -> dict:
 
 # ----------------------------------------------------------------------------- data
 
+
 def dataset_paths(data: dict) -> dict:
     dcfg = ds.DatasetConfig(
-        fer2013=data["fer2013"], media_dir=data["media_dir"], out_dir=data["dir"], name=data["name"],
+        fer2013=data["fer2013"],
+        media_dir=data["media_dir"],
+        out_dir=data["dir"],
+        name=data["name"],
         sequences={**ds.DatasetConfig().sequences, **data["sequences"]},
-        bases={**ds.DatasetConfig().bases, **data["bases"]}, seed=data["seed"], workers=data["workers"],
-        detect_every=data["detect_every"], synth={"min_len": data["min_len"], "max_len": data["max_len"]})
+        bases={**ds.DatasetConfig().bases, **data["bases"]},
+        seed=data["seed"],
+        workers=data["workers"],
+        detect_every=data["detect_every"],
+        synth={"min_len": data["min_len"], "max_len": data["max_len"]},
+    )
     paths = {s: dcfg.path(s) for s in ("train", "val")}
     missing = [s for s, p in paths.items() if not p.is_file()]
     if missing:
@@ -128,8 +173,14 @@ def load_stills(data: dict, split: str, spec: dict, progress: bool) -> list[ds.S
     from .stills import cached_crops
 
     stills = read_fer2013(data["fer2013"], split)
-    crops = cached_crops(stills.images, stills.labels, spec["size"], spec["equalize"],
-                         Path(data["stills_cache"]) if data["stills_cache"] else None, progress=progress)
+    crops = cached_crops(
+        stills.images,
+        stills.labels,
+        spec["size"],
+        spec["equalize"],
+        Path(data["stills_cache"]) if data["stills_cache"] else None,
+        progress=progress,
+    )
     return batches.still_sequences(crops.crops, crops.geometry, crops.labels, stills.names)
 
 
@@ -141,12 +192,14 @@ def _device(name: str) -> torch.device:
 
 # ----------------------------------------------------------------------------- run state
 
+
 def save_last(out_dir: Path, model, state: dict) -> None:
     """The resumable run state: state (epoch, optimizer, scheduler, RNGs, history...) -> LAST_STATE,
     then the model -> LAST (save_model, so it loads as any checkpoint)."""
     save_state(out_dir / LAST_STATE, state, STATE_FORMAT)
-    replace_atomically(lambda p: save_model(model, p, {"epoch": state["epoch"], "resumable": LAST_STATE}),
-                       out_dir / LAST)
+    replace_atomically(
+        lambda p: save_model(model, p, {"epoch": state["epoch"], "resumable": LAST_STATE}), out_dir / LAST
+    )
 
 
 def load_last(out_dir: Path):
@@ -157,8 +210,10 @@ def load_last(out_dir: Path):
     state = load_state(state_path, STATE_FORMAT)
     model = load_model(path)
     if model.metadata.get("epoch") != state["epoch"]:
-        raise ValueError(f"{path} (epoch {model.metadata.get('epoch')}) and {state_path} "
-                         f"(epoch {state['epoch']}) do not belong together")
+        raise ValueError(
+            f"{path} (epoch {model.metadata.get('epoch')}) and {state_path} "
+            f"(epoch {state['epoch']}) do not belong together"
+        )
     return model.state_dict(), state
 
 
@@ -177,8 +232,9 @@ def _distributed(device_name: str) -> tuple[int, int, torch.device]:
     return dist.get_rank(), dist.get_world_size(), device
 
 
-def _epoch_items(n_seq: int, n_stills: int, per_epoch: int, epoch: int, rng: np.random.Generator, seed: int,
-                 rank: int, world: int):
+def _epoch_items(
+    n_seq: int, n_stills: int, per_epoch: int, epoch: int, rng: np.random.Generator, seed: int, rank: int, world: int
+):
     """This process's item order for an epoch: every generated sequence plus ``per_epoch`` stills
     (indices >= n_seq), shuffled. One process: from the run's generator. DDP: a (seed, epoch)
     order padded to a multiple of world and sharded by rank; augmentation and dropout get a
@@ -190,14 +246,16 @@ def _epoch_items(n_seq: int, n_stills: int, per_epoch: int, epoch: int, rng: np.
         return order, rng
     order = np.resize(order, math.ceil(len(order) / world) * world)[rank::world]
     rng = np.random.default_rng([seed, epoch, rank])
-    torch.manual_seed(int(rng.integers(2 ** 62)))
+    torch.manual_seed(int(rng.integers(2**62)))
     return order, rng
 
 
 # ----------------------------------------------------------------------------- training
 
-def train(config_path, out_dir, data_path: str | None = None, resume: bool = False,
-          progress: bool | None = None) -> Path:
+
+def train(
+    config_path, out_dir, data_path: str | None = None, resume: bool = False, progress: bool | None = None
+) -> Path:
     """Train as the config says; returns the path of the best checkpoint.
 
     data_path: the FER2013 copy (overrides data.fer2013); resume: continue from
@@ -223,8 +281,11 @@ def train(config_path, out_dir, data_path: str | None = None, resume: bool = Fal
 def _model(mcfg: dict, device) -> ExpressionModel:
     """A new model whose frozen backbone is ``mcfg['backbone']`` (empty: the shipped one)."""
     cnn = load_backbone(mcfg["backbone"] or None)
-    model = ExpressionModel(ModelConfig(geometry_dim=GEOMETRY_DIM, backbone=cnn.cfg.to_dict(),
-                                        **{k: v for k, v in mcfg.items() if k != "backbone"}))
+    model = ExpressionModel(
+        ModelConfig(
+            geometry_dim=GEOMETRY_DIM, backbone=cnn.cfg.to_dict(), **{k: v for k, v in mcfg.items() if k != "backbone"}
+        )
+    )
     model.cnn.load_state_dict(cnn.state_dict())
     return model.to(device)
 
@@ -254,8 +315,10 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
     spec = {"size": model.cnn.crop_size, "equalize": model.cnn.equalize}
     for info in (train_info, val_info):
         if info["crop_spec"] != spec:
-            raise ValueError(f"the datasets hold {info['crop_spec']} crops, the backbone reads {spec}: "
-                             f"rebuild them (delete {data['dir']})")
+            raise ValueError(
+                f"the datasets hold {info['crop_spec']} crops, the backbone reads {spec}: "
+                f"rebuild them (delete {data['dir']})"
+            )
     train_stills = load_stills(data, "Training", spec, progress and main_process)
     val_stills = load_stills(data, "PublicTest", spec, progress and main_process)
     batches.encode(train_seqs + val_seqs + train_stills + val_stills, model.cnn)
@@ -269,13 +332,22 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
     opt = torch.optim.AdamW(trainable, lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
     per_epoch = len(train_seqs) + min(tcfg["stills_per_epoch"], len(train_stills))
     steps_per_epoch = math.ceil(math.ceil(per_epoch / world) / tcfg["batch_size"])
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=tcfg["lr"], total_steps=tcfg["epochs"] * steps_per_epoch,
-                                                pct_start=0.15)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=tcfg["lr"], total_steps=tcfg["epochs"] * steps_per_epoch, pct_start=0.15
+    )
     rng = np.random.default_rng(tcfg["seed"])
-    log.info("train %d sequences (%d frames) + %d stills (%d an epoch); validation %d sequences + %d stills; "
-             "class counts %s; %d trainable parameters", len(train_seqs), sum(map(len, train_seqs)),
-             len(train_stills), min(tcfg["stills_per_epoch"], len(train_stills)), len(val_seqs), len(val_stills),
-             counts.astype(int).tolist(), sum(p.numel() for p in trainable))
+    log.info(
+        "train %d sequences (%d frames) + %d stills (%d an epoch); validation %d sequences + %d stills; "
+        "class counts %s; %d trainable parameters",
+        len(train_seqs),
+        sum(map(len, train_seqs)),
+        len(train_stills),
+        min(tcfg["stills_per_epoch"], len(train_stills)),
+        len(val_seqs),
+        len(val_stills),
+        counts.astype(int).tolist(),
+        sum(p.numel() for p in trainable),
+    )
 
     history, best, best_path = [], -1.0, out_dir / CHECKPOINT
     last = load_last(out_dir) if resume else None
@@ -295,16 +367,24 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
     if world > 1:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     start = len(history) + 1
-    bar = tqdm(range(start, tcfg["epochs"] + 1), total=tcfg["epochs"], initial=start - 1, unit="epoch",
-               desc="train", dynamic_ncols=True, disable=None if progress and main_process else True)
+    bar = tqdm(
+        range(start, tcfg["epochs"] + 1),
+        total=tcfg["epochs"],
+        initial=start - 1,
+        unit="epoch",
+        desc="train",
+        dynamic_ncols=True,
+        disable=None if progress and main_process else True,
+    )
     for epoch in bar:
         net.train()
         te = time.perf_counter()
-        order, erng = _epoch_items(len(train_seqs), len(train_stills), tcfg["stills_per_epoch"], epoch, rng,
-                                   tcfg["seed"], rank, world)
+        order, erng = _epoch_items(
+            len(train_seqs), len(train_stills), tcfg["stills_per_epoch"], epoch, rng, tcfg["seed"], rank, world
+        )
         tot, terms_sum, nb = 0.0, {}, 0
         for b in range(0, len(order), tcfg["batch_size"]):
-            batch = [batches.training_item(items[i], erng, tcfg) for i in order[b:b + tcfg["batch_size"]]]
+            batch = [batches.training_item(items[i], erng, tcfg) for i in order[b : b + tcfg["batch_size"]]]
             app, geo, lengths, tg = batches.collate(batch, device)
             loss, terms = total_loss(net(app, geo, lengths), tg, **loss_kw)
             opt.zero_grad(set_to_none=True)
@@ -322,26 +402,65 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
             continue
         val = validation.validate(model, val_seqs, val_stills, device)
         score = validation.selection_score(val)
-        row = {"epoch": epoch, "train_loss": tot / nb, **{f"train_{k}": v / nb for k, v in terms_sum.items()},
-               "val": val, "score": score, "seconds": time.perf_counter() - te}
+        row = {
+            "epoch": epoch,
+            "train_loss": tot / nb,
+            **{f"train_{k}": v / nb for k, v in terms_sum.items()},
+            "val": val,
+            "score": score,
+            "seconds": time.perf_counter() - te,
+        }
         history.append(row)
-        log.info("epoch %d: loss %.3f | val frame_acc %.3f acc@25/50 %.3f/%.3f spot_f1 %.3f stills %.3f "
-                 "(CNN %.3f) | score %.3f (%.0f s)", epoch, row["train_loss"], val.get("frame_acc", math.nan),
-                 val.get("acc@25", math.nan), val.get("acc@50", math.nan), val.get("spot_f1", math.nan),
-                 val.get("stills_acc", math.nan), val.get("baseline_stills_acc", math.nan), score, row["seconds"])
+        log.info(
+            "epoch %d: loss %.3f | val frame_acc %.3f acc@25/50 %.3f/%.3f spot_f1 %.3f stills %.3f "
+            "(CNN %.3f) | score %.3f (%.0f s)",
+            epoch,
+            row["train_loss"],
+            val.get("frame_acc", math.nan),
+            val.get("acc@25", math.nan),
+            val.get("acc@50", math.nan),
+            val.get("spot_f1", math.nan),
+            val.get("stills_acc", math.nan),
+            val.get("baseline_stills_acc", math.nan),
+            score,
+            row["seconds"],
+        )
         if score > best:
             best = score
-            save_model(model, best_path, {
-                "trained_on": {"generated": "FER2013 Training neutral faces animated by action-unit warps "
-                                            "(learn.synth), measured through the engine (learn.sequences)",
-                               "stills": "FER2013 Training through the front end (learn.stills)"},
-                "train_persons": len(train_info["persons"]), "val_persons": len(val_info["persons"]),
-                "train_sequences": len(train_seqs), "train_stills": len(train_stills), "epoch": epoch,
-                "epochs": tcfg["epochs"], "val": {k: round(v, 4) for k, v in val.items()},
-                "selection": validation.SELECTION, "config": cfg})
-        save_last(out_dir, model, {"epoch": epoch, "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                                   "rng": rng_state(rng), "history": history, "best": best,
-                                   "initial": initial, "config": cfg})
+            save_model(
+                model,
+                best_path,
+                {
+                    "trained_on": {
+                        "generated": "FER2013 Training neutral faces animated by action-unit warps "
+                        "(learn.synth), measured through the engine (learn.sequences)",
+                        "stills": "FER2013 Training through the front end (learn.stills)",
+                    },
+                    "train_persons": len(train_info["persons"]),
+                    "val_persons": len(val_info["persons"]),
+                    "train_sequences": len(train_seqs),
+                    "train_stills": len(train_stills),
+                    "epoch": epoch,
+                    "epochs": tcfg["epochs"],
+                    "val": {k: round(v, 4) for k, v in val.items()},
+                    "selection": validation.SELECTION,
+                    "config": cfg,
+                },
+            )
+        save_last(
+            out_dir,
+            model,
+            {
+                "epoch": epoch,
+                "optimizer": opt.state_dict(),
+                "scheduler": sched.state_dict(),
+                "rng": rng_state(rng),
+                "history": history,
+                "best": best,
+                "initial": initial,
+                "config": cfg,
+            },
+        )
         _write_epochs(history, out_dir / "epochs.csv")
         bar.set_postfix(loss=f"{row['train_loss']:.3f}", score=f"{score:.3f}")
         if world > 1:
@@ -349,11 +468,20 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
     bar.close()
     if not main_process:
         return best_path
-    summary = {"config": cfg, "best_score": best, "best_epoch": max(history, key=lambda r: r["score"])["epoch"],
-               "initial_val": initial, "history": history, "class_counts": counts.tolist(),
-               "class_weights": cw.cpu().tolist(), "seconds": time.perf_counter() - t_start,
-               "dataset_info": {s: {k: info[k] for k in ("frames", "detected_frames", "wall_s")}
-                                for s, info in (("train", train_info), ("val", val_info))}}
+    summary = {
+        "config": cfg,
+        "best_score": best,
+        "best_epoch": max(history, key=lambda r: r["score"])["epoch"],
+        "initial_val": initial,
+        "history": history,
+        "class_counts": counts.tolist(),
+        "class_weights": cw.cpu().tolist(),
+        "seconds": time.perf_counter() - t_start,
+        "dataset_info": {
+            s: {k: info[k] for k in ("frames", "detected_frames", "wall_s")}
+            for s, info in (("train", train_info), ("val", val_info))
+        },
+    }
     with open(out_dir / "metrics.json", "w") as f:
         json.dump(summary, f, indent=1, default=float)
     load_model(best_path)  # the written file must load
@@ -362,12 +490,15 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
 
 
 def _write_epochs(history: list[dict], path: Path) -> None:
-    rows = [{"epoch": h["epoch"], "train_loss": h["train_loss"], "score": h["score"], "seconds": h["seconds"],
-             **h["val"]} for h in history]
+    rows = [
+        {"epoch": h["epoch"], "train_loss": h["train_loss"], "score": h["score"], "seconds": h["seconds"], **h["val"]}
+        for h in history
+    ]
 
     def write(p):
         with open(p, "w", newline="") as f:
             w = csv.DictWriter(f, list(rows[0]))
             w.writeheader()
             w.writerows(rows)
+
     replace_atomically(write, path)

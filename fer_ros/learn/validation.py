@@ -44,12 +44,16 @@ def frame_truth(seq: SequenceData) -> np.ndarray:
     return np.where(relative_intensity(seq) >= 0.5, seq.label, seq.rest_label)
 
 
-def spot(activity: np.ndarray, intensity: np.ndarray, probs: np.ndarray, fps: float = 30.0
-         ) -> list[tuple[int, int, int]]:
+def spot(
+    activity: np.ndarray, intensity: np.ndarray, probs: np.ndarray, fps: float = 30.0
+) -> list[tuple[int, int, int]]:
     """Intervals (onset, offset, class) from the product's online spotter."""
     sp = Spotter(face_id=0)
-    events = [ev for t in range(len(activity))
-              for ev in sp.update(t, t / fps, float(activity[t]), float(intensity[t]), probs[t])] + sp.close()
+    events = [
+        ev
+        for t in range(len(activity))
+        for ev in sp.update(t, t / fps, float(activity[t]), float(intensity[t]), probs[t])
+    ] + sp.close()
     return [(ev.onset, ev.offset, CLASS_NAMES.index(ev.label)) for ev in events if ev.status == STATUS_ENDED]
 
 
@@ -66,12 +70,15 @@ def recognition_figures(seqs: list[SequenceData], preds: list[np.ndarray], probs
         pred.append(p)
         expr.append(relative_intensity(seq) >= 0.5)
     truth, pred, expr = np.concatenate(truth), np.concatenate(pred), np.concatenate(expr)
-    out = {"frame_acc": metrics.frame_accuracy(truth, pred),
-           "frame_acc_expr": metrics.frame_accuracy(np.where(expr, truth, -1), pred),
-           "frame_acc_rest": metrics.frame_accuracy(np.where(expr, -1, truth), pred)}
+    out = {
+        "frame_acc": metrics.frame_accuracy(truth, pred),
+        "frame_acc_expr": metrics.frame_accuracy(np.where(expr, truth, -1), pred),
+        "frame_acc_rest": metrics.frame_accuracy(np.where(expr, -1, truth), pred),
+    }
     # Partial accuracy on frames with a face only: a frame without one has no prediction.
-    lab, ivs = metrics.concat_timelines([np.where(s.detected, p, -1) for s, p in zip(seqs, preds)],
-                                        [_intervals(s) for s in seqs])
+    lab, ivs = metrics.concat_timelines(
+        [np.where(s.detected, p, -1) for s, p in zip(seqs, preds)], [_intervals(s) for s in seqs]
+    )
     ivs = [iv for iv in ivs if iv[2] >= 0]  # the rows of on_the_fly_hits
     hits = metrics.on_the_fly_hits(lab, ivs, PARTIAL)
     for j, p in enumerate(PARTIAL):
@@ -91,12 +98,13 @@ def recognition_figures(seqs: list[SequenceData], preds: list[np.ndarray], probs
 
 
 @torch.no_grad()
-def validate(model: ExpressionModel, seqs: list[SequenceData], stills: list[SequenceData], device,
-             batch_size: int = 64) -> dict:
+def validate(
+    model: ExpressionModel, seqs: list[SequenceData], stills: list[SequenceData], device, batch_size: int = 64
+) -> dict:
     model.eval()
     preds, base_preds, all_probs, base_probs, counts, inten_err = [], [], [], [], [], []
     for b in range(0, len(seqs), batch_size):
-        chunk = seqs[b:b + batch_size]
+        chunk = seqs[b : b + batch_size]
         app, geo, lengths, _ = collate([(s, np.arange(len(s))) for s in chunk], device)
         out = model(app, geo, lengths)
         probs = torch.softmax(out["logits"], -1).cpu().numpy()
@@ -115,8 +123,14 @@ def validate(model: ExpressionModel, seqs: list[SequenceData], stills: list[Sequ
         res.update(recognition_figures(seqs, preds, all_probs))
         res.update({f"baseline_{k}": v for k, v in recognition_figures(seqs, base_preds, base_probs).items()})
         prf = metrics.pooled_prf(counts)
-        res.update({"spot_precision": prf["precision"], "spot_recall": prf["recall"], "spot_f1": prf["f1"],
-                    "intensity_mae": float(np.concatenate(inten_err).mean())})
+        res.update(
+            {
+                "spot_precision": prf["precision"],
+                "spot_recall": prf["recall"],
+                "spot_f1": prf["f1"],
+                "intensity_mae": float(np.concatenate(inten_err).mean()),
+            }
+        )
     if stills:
         res.update(stills_figures(model, stills, device))
     return res
@@ -128,17 +142,27 @@ def stills_figures(model: ExpressionModel, stills: list[SequenceData], device, b
     model.eval()
     app = torch.from_numpy(np.concatenate([s.appearance for s in stills])).to(device)
     geo = torch.from_numpy(np.concatenate([s.geometry for s in stills]).astype(np.float32)).to(device)
-    pred = np.concatenate([model.step(app[i:i + batch_size], geo[i:i + batch_size])[0]["logits"].argmax(-1).cpu()
-                           .numpy() for i in range(0, len(app), batch_size)])
+    pred = np.concatenate(
+        [
+            model.step(app[i : i + batch_size], geo[i : i + batch_size])[0]["logits"].argmax(-1).cpu().numpy()
+            for i in range(0, len(app), batch_size)
+        ]
+    )
     truth = np.array([s.label[0] for s in stills])
     mine = metrics.classification_report(truth, pred)
     cnn = metrics.classification_report(truth, app[:, -NUM_CLASSES:].argmax(-1).cpu().numpy())
-    return {"stills_acc": mine["accuracy"], "stills_uar": mine["uar"],
-            "baseline_stills_acc": cnn["accuracy"], "baseline_stills_uar": cnn["uar"]}
+    return {
+        "stills_acc": mine["accuracy"],
+        "stills_uar": mine["uar"],
+        "baseline_stills_acc": cnn["accuracy"],
+        "baseline_stills_uar": cnn["uar"],
+    }
 
 
-SELECTION = ("mean of frame_acc, acc@25, acc@50, interval_acc and spot_f1 on the generated validation "
-             "sequences, and stills_acc on the real validation stills")
+SELECTION = (
+    "mean of frame_acc, acc@25, acc@50, interval_acc and spot_f1 on the generated validation "
+    "sequences, and stills_acc on the real validation stills"
+)
 
 
 def selection_score(m: dict) -> float:

@@ -25,9 +25,9 @@ from scipy.interpolate import LinearNDInterpolator
 
 from fer_ros.engine.align import to_canonical
 
-FRAME_SIZE = 384     # side of generated frames (px)
+FRAME_SIZE = 384  # side of generated frames (px)
 FACE_FRACTION = 0.5  # face (landmark box) side / frame side in the base image
-GRID_STEP = 4        # the warp field is interpolated every GRID_STEP px, then upsampled
+GRID_STEP = 4  # the warp field is interpolated every GRID_STEP px, then upsampled
 
 # ----------------------------------------------------------------------------- landmarks
 # MediaPipe face-mesh indices (image-left = subject's right first).
@@ -65,6 +65,7 @@ def _idx(groups) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- AU fields
 
+
 class FaceGeometry:
     """Canonical coordinates of a base face and the unit displacement field of each AU."""
 
@@ -73,7 +74,7 @@ class FaceGeometry:
         m = to_canonical(self.landmarks)
         self.to_canon = m
         self.c = self.landmarks @ m[:, :2].T + m[:, 2]  # (478, 2) canonical
-        self.canon_to_px = np.linalg.inv(m[:, :2])      # linear part: canonical -> pixel displacement
+        self.canon_to_px = np.linalg.inv(m[:, :2])  # linear part: canonical -> pixel displacement
         c = self.c
         self.mid_x = float(c[[NOSE_TIP, *NOSE_BRIDGE], 0].mean())
         # Mouth midline y(x): through the corners and the inner-lip middle.
@@ -98,7 +99,7 @@ class FaceGeometry:
         c = self.c
         h = c[list(handles)]
         d = np.broadcast_to(np.asarray(disp, np.float64), h.shape)
-        w = np.exp(-((c[:, None, :] - h[None]) ** 2).sum(-1) / (2 * sigma ** 2))  # (478, H)
+        w = np.exp(-((c[:, None, :] - h[None]) ** 2).sum(-1) / (2 * sigma**2))  # (478, H)
         return (w @ d) / np.maximum(w.sum(1, keepdims=True), 1.0)
 
     def outward(self, handles, amount: float) -> np.ndarray:
@@ -117,17 +118,18 @@ class FaceGeometry:
 
     def _upper_eye_mask(self):
         out = np.zeros(len(self.c))
-        for (a, b), lid in zip(EYE_CORNERS, UPPER_LID):
+        for (a, b), _lid in zip(EYE_CORNERS, UPPER_LID):
             corner_y = max(self.c[a, 1], self.c[b, 1])
             lo, hi = sorted((self.c[a, 0], self.c[b, 0]))
             inside = (self.c[:, 0] > lo - 0.02) & (self.c[:, 0] < hi + 0.02)
-            out = np.maximum(out, (inside & (self.c[:, 1] < corner_y - 0.003)
-                                   & (self.c[:, 1] > self.lid_y - 0.05)).astype(float))
+            out = np.maximum(
+                out, (inside & (self.c[:, 1] < corner_y - 0.003) & (self.c[:, 1] > self.lid_y - 0.05)).astype(float)
+            )
         return out[:, None]
 
     def _lower_eye_mask(self):
         out = np.zeros(len(self.c))
-        for (a, b) in EYE_CORNERS:
+        for a, b in EYE_CORNERS:
             corner_y = min(self.c[a, 1], self.c[b, 1])
             out = np.maximum(out, (self.c[:, 1] > corner_y + 0.003).astype(float))
         return out[:, None] * (self.c[:, 1] < self.nose_y)[:, None]
@@ -183,7 +185,7 @@ class FaceGeometry:
         upper = (c[:, 1] <= self.y_mouth(c[:, 0]) + 0.002) & (c[:, 1] > self.nose_y + 0.02)
         upper[list(INNER_LOWER_LIP[1:-1])] = False
         dx = np.abs(c[:, 0] - self.mid_x) / max(self.mouth_half_width, 1e-3)
-        w = upper * np.clip(1.0 - 0.7 * dx ** 2, 0, 1)
+        w = upper * np.clip(1.0 - 0.7 * dx**2, 0, 1)
         out = np.zeros_like(c)
         out[:, 1] = -0.026 * w
         # The lower lip follows most of the way (lips part only a little).
@@ -236,6 +238,7 @@ class FaceGeometry:
 
 # ----------------------------------------------------------------------------- warping
 
+
 class Warper:
     """Piecewise-affine warps of one base image, driven by landmark displacements.
 
@@ -252,8 +255,9 @@ class Warper:
         radius = np.abs(pts - centre).max()
         a = np.linspace(0, 2 * np.pi, 24, endpoint=False)
         ring = centre + 1.35 * radius * np.stack([np.cos(a), np.sin(a)], 1)
-        border = np.array([[x, y] for x in np.linspace(-1, w, 5) for y in np.linspace(-1, h, 5)
-                           if x in (-1, w) or y in (-1, h)])
+        border = np.array(
+            [[x, y] for x in np.linspace(-1, w, 5) for y in np.linspace(-1, h, 5) if x in (-1, w) or y in (-1, h)]
+        )
         self.anchors = np.concatenate([ring, border])
         x0, y0 = np.clip(np.floor(ring.min(0)).astype(int), 0, [w - 1, h - 1])
         x1, y1 = np.clip(np.ceil(ring.max(0)).astype(int) + 1, 1, [w, h])
@@ -276,8 +280,9 @@ class Warper:
         x0, y0, x1, y1 = self.roi
         gh, gw = self.grid_shape
         # Grid node k sits at x0 + k*step: upsampling to (n-1)*step+1 puts nodes on pixels.
-        up = cv2.resize(field, ((gw - 1) * self.step + 1, (gh - 1) * self.step + 1),
-                        interpolation=cv2.INTER_LINEAR)[:y1 - y0, :x1 - x0]
+        up = cv2.resize(field, ((gw - 1) * self.step + 1, (gh - 1) * self.step + 1), interpolation=cv2.INTER_LINEAR)[
+            : y1 - y0, : x1 - x0
+        ]
         return self.base_map + up
 
     def warp(self, disp: np.ndarray, image: np.ndarray | None = None) -> np.ndarray:
@@ -288,8 +293,7 @@ class Warper:
             return out
         m = self.backward_map(disp)
         x0, y0, x1, y1 = self.roi
-        out[y0:y1, x0:x1] = cv2.remap(src, m[..., 0], m[..., 1], cv2.INTER_LINEAR,
-                                      borderMode=cv2.BORDER_REPLICATE)
+        out[y0:y1, x0:x1] = cv2.remap(src, m[..., 0], m[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         self._shade_mouth(out, disp)
         return out
 

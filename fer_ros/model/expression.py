@@ -18,16 +18,20 @@ is frozen here; it is trained on its own (learn.train_backbone).
 import json
 import os
 from dataclasses import asdict, dataclass, field, fields
-from typing import Dict, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
+from . import WEIGHTS_DIR
 from .backbone import BackboneConfig, create_backbone, load_backbone
 from .classes import CLASS_NAMES, NEUTRAL, NUM_CLASSES, PHASES
-from .mvlstm import MVLSTM, State
+from .mvlstm import MVLSTM
+from .vgg import Vgg
 
 FORMAT = "fer_ros.ExpressionModel/2"
+# Per-face state: the MV-LSTM's (h, c, m), then (1, N, 1) 1 + the first frame's CNN P(neutral).
+State = tuple[Tensor, Tensor, Tensor, Tensor]
+DEFAULT_MODEL = WEIGHTS_DIR / "fer_mvlstm.safetensors"  # the shipped recurrent model
 
 
 @dataclass
@@ -37,7 +41,7 @@ class ModelConfig:
     hidden: int = 96
     num_layers: int = 1
     stream_dim: int = 48
-    mode_size: Optional[int] = None  # MV-LSTM mode state size (None: = hidden)
+    mode_size: int | None = None  # MV-LSTM mode state size (None: = hidden)
     dropout: float = 0.1
     stream_dropout: float = 0.15  # per sequence, prob. of zeroing each stream (never both)
     # What the recurrent head may add to the CNN's logits: head -> B * tanh(head / B).
@@ -81,6 +85,8 @@ def _stream(in_dim: int, out_dim: int) -> nn.Sequential:
 
 class ExpressionModel(nn.Module):
     HEAD_SIZES = (NUM_CLASSES, 1, 1, len(PHASES))  # logits | intensity | activity | phase
+    metadata: dict  # what the model file says of its training (load_model)
+    cnn: Vgg
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
@@ -101,10 +107,10 @@ class ExpressionModel(nn.Module):
         self.cnn.eval()  # frozen: its BatchNorm statistics and dropout never change here
         return self
 
-    def _streams(self, appearance: Tensor, geometry: Tensor) -> Tuple[Tensor, Tensor]:
+    def _streams(self, appearance: Tensor, geometry: Tensor) -> tuple[Tensor, Tensor]:
         """-> (recurrent input, CNN logits for the residual head)."""
         a_in = appearance if self.cfg.appearance_features else appearance[..., -NUM_CLASSES:]
-        g_in = geometry if self.cfg.geometry_shape else geometry[..., self.cfg.geometry_dim // 2:]
+        g_in = geometry if self.cfg.geometry_shape else geometry[..., self.cfg.geometry_dim // 2 :]
         a, g = self.appearance(a_in), self.geometry(g_in)
         cnn = appearance[..., -NUM_CLASSES:]
         p = self.cfg.stream_dropout
@@ -126,25 +132,24 @@ class ExpressionModel(nn.Module):
         if not low:
             return b
         first_neutral = start[0] - 1.0  # (N, 1)
-        return torch.where(first_neutral >= 0.5, torch.full_like(first_neutral, b),
-                           torch.full_like(first_neutral, low))
+        return torch.where(first_neutral >= 0.5, torch.full_like(first_neutral, b), torch.full_like(first_neutral, low))
 
-    def _start(self, appearance_t0: Tensor, start: Optional[Tensor]) -> Tensor:
+    def _start(self, appearance_t0: Tensor, start: Tensor | None) -> Tensor:
         """(1, N, 1) state tensor: 1 + P(neutral) of the face's first frame (0 = none seen yet)."""
-        p = torch.softmax(appearance_t0[..., -NUM_CLASSES:], -1)[..., NEUTRAL:NEUTRAL + 1][None] + 1.0
+        p = torch.softmax(appearance_t0[..., -NUM_CLASSES:], -1)[..., NEUTRAL : NEUTRAL + 1][None] + 1.0
         return p if start is None else torch.where(start > 0, start, p)
 
-    def _heads(self, h: Tensor, cnn_logits: Tensor, bound: Tensor | float) -> Dict[str, Tensor]:
+    def _heads(self, h: Tensor, cnn_logits: Tensor, bound: Tensor | float) -> dict[str, Tensor]:
         logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
         b = bound[:, None] if torch.is_tensor(bound) and logits.dim() == 3 else bound  # over frames
         logits = b * torch.tanh(logits / b) + cnn_logits
         act = act.squeeze(-1)
         return {
-            "logits": logits,                               # CLASS_NAMES order
+            "logits": logits,  # CLASS_NAMES order
             "intensity": torch.sigmoid(inten.squeeze(-1)),  # 0..1
-            "activity": torch.sigmoid(act),                 # P(expression in progress)
-            "activity_logits": act,                         # for a stable BCE
-            "phase_logits": phase,                          # PHASES order
+            "activity": torch.sigmoid(act),  # P(expression in progress)
+            "activity_logits": act,  # for a stable BCE
+            "phase_logits": phase,  # PHASES order
         }
 
     def init_state(self, n: int, device=None) -> State:
@@ -153,21 +158,21 @@ class ExpressionModel(nn.Module):
         h, c, m = self.rnn.init_state(n, device)
         return h, c, m, torch.zeros(1, n, 1, device=h.device, dtype=h.dtype)
 
-    def forward(self, appearance: Tensor, geometry: Tensor, lengths: Optional[Tensor] = None,
-                state: Optional[State] = None) -> Dict[str, Tensor]:
+    def forward(
+        self, appearance: Tensor, geometry: Tensor, lengths: Tensor | None = None, state: State | None = None
+    ) -> dict[str, Tensor]:
         """appearance (N, T, A), geometry (N, T, G) -> dict of (N, T, ...) outputs."""
         x, cnn = self._streams(appearance, geometry)
         start = self._start(appearance[:, 0], None if state is None else state[3])
-        h, _ = self.rnn(x, lengths, None if state is None else state[:3])
+        h, _ = self.rnn(x, lengths, None if state is None else (state[0], state[1], state[2]))
         return self._heads(h, cnn, self._bound(start))
 
-    def step(self, appearance: Tensor, geometry: Tensor, state: Optional[State] = None
-             ) -> Tuple[Dict[str, Tensor], State]:
+    def step(self, appearance: Tensor, geometry: Tensor, state: State | None = None) -> tuple[dict[str, Tensor], State]:
         """One frame for N faces: appearance (N, A), geometry (N, G) -> (dict, state)."""
         x, cnn = self._streams(appearance, geometry)
         start = self._start(appearance, None if state is None else state[3])
-        h, rnn_state = self.rnn.step(x, None if state is None else state[:3])
-        return self._heads(h, cnn, self._bound(start)), (*rnn_state, start)
+        h, (h_, c, m) = self.rnn.step(x, None if state is None else (state[0], state[1], state[2]))
+        return self._heads(h, cnn, self._bound(start)), (h_, c, m, start)
 
 
 class StepModule(nn.Module):
@@ -190,7 +195,7 @@ class StepModule(nn.Module):
         return (torch.zeros(n, cfg.appearance_in), torch.zeros(n, cfg.geometry_dim), *self.model.init_state(n))
 
 
-def save_model(model: ExpressionModel, path, extra_metadata: Optional[dict] = None) -> None:
+def save_model(model: ExpressionModel, path, extra_metadata: dict | None = None) -> None:
     from safetensors.torch import save_file
 
     meta = {
@@ -218,8 +223,10 @@ def load_model(path, device="cpu") -> ExpressionModel:
     except Exception as e:  # safetensors raises its own error types for bad headers / truncation
         raise ValueError(f"{path}: not a readable safetensors model file ({e})") from e
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{path}: not a fer_ros expression model of this version (format={meta.get('format')!r}, "
-                         f"expected {FORMAT!r})")
+        raise ValueError(
+            f"{path}: not a fer_ros expression model of this version (format={meta.get('format')!r}, "
+            f"expected {FORMAT!r})"
+        )
     try:
         cfg = ModelConfig.from_dict(json.loads(meta["config"]))
         if tuple(json.loads(meta["class_names"])) != CLASS_NAMES:
@@ -232,7 +239,7 @@ def load_model(path, device="cpu") -> ExpressionModel:
     return model.to(device).eval()
 
 
-def load_cnn(path=None, device="cpu") -> nn.Module:
+def load_cnn(path=None, device="cpu") -> Vgg:
     """The frame-wise CNN of ``path``: a backbone file, or the backbone inside an expression model
     file (so a baseline can be the very CNN a recurrent model was trained on). None: shipped."""
     from safetensors import safe_open

@@ -33,9 +33,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-import os
 import re
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -46,12 +44,18 @@ import numpy as np
 from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
 from fer_ros.engine.images import BadFrame, as_bgr
 
+from .bag_messages import (
+    DEFAULT_NAMESPACE,
+    build_message,
+    decode_image,
+    output_qos,
+    output_topics,
+    output_typestore,
+)
+from .images import COMPRESSED_IMAGE, IMAGE, IMAGE_TYPES
 from .messages import (
     EXPRESSION_INTERVAL,
-    EXPRESSIONS_TOPIC,
     FRAME_EXPRESSIONS,
-    INTERVALS_TOPIC,
-    PACKAGE,
     StampBook,
     frame_fields,
     header_fields,
@@ -60,131 +64,11 @@ from .messages import (
 
 log = logging.getLogger("fer_ros.ros.bag")
 
-IMAGE = "sensor_msgs/msg/Image"
-COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
-IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
 STORAGES = ("sqlite3", "mcap")
 BAG_VERSION = 8  # Humble reads up to 8, Jazzy reads 8 and 9
-DEFAULT_NAMESPACE = "/fer_node"
 LOGGED_BAD_PER_TOPIC = 5  # bad frames logged one by one per topic; the rest are counted
 
 _NAME_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-# -- fer_msgs definitions ----------------------------------------------------------------
-def msg_dir_candidates() -> list[Path]:
-    """Where the fer_msgs .msg files are looked for, in order."""
-    dirs = []
-    if os.environ.get("FER_MSGS_DIR"):
-        dirs.append(Path(os.environ["FER_MSGS_DIR"]))
-    dirs.append(Path(__file__).resolve().parents[2] / PACKAGE / "msg")  # source checkout / editable install
-    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
-    dirs += [Path(p) / "share" / PACKAGE / "msg" for p in prefixes]  # colcon install / ament share
-    return dirs
-
-
-def msg_dir() -> Path:
-    """The folder holding FaceExpression.msg, FrameExpressions.msg and ExpressionInterval.msg."""
-    names = ("FaceExpression.msg", "FrameExpressions.msg", "ExpressionInterval.msg")
-    candidates = msg_dir_candidates()
-    for d in candidates:
-        if all((d / n).is_file() for n in names):
-            return d
-    raise FileNotFoundError(
-        "fer_msgs message definitions (" + ", ".join(names) + ") not found; looked in: "
-        + ", ".join(str(d) for d in candidates)
-        + ". Run from the fer_ros source tree, source the colcon install that built fer_msgs, "
-          "or set FER_MSGS_DIR to the fer_msgs/msg folder.")
-
-
-def fer_types() -> dict:
-    """rosbags type definitions of every fer_msgs message, from the .msg text."""
-    from rosbags.typesys import get_types_from_msg
-
-    types = {}
-    for path in sorted(msg_dir().glob("*.msg")):
-        types.update(get_types_from_msg(path.read_text(), f"{PACKAGE}/msg/{path.stem}"))
-    return types
-
-
-def output_typestore():
-    """ROS 2 (Jazzy; std_msgs/builtin_interfaces as in Humble) types plus fer_msgs."""
-    from rosbags.typesys import Stores, get_typestore
-
-    store = get_typestore(Stores.ROS2_JAZZY)
-    store.register(fer_types())
-    return store
-
-
-# -- building rosbags messages from field dicts --------------------------------------------
-_DTYPES = {"bool": np.bool_, "byte": np.uint8, "char": np.uint8, "int8": np.int8, "uint8": np.uint8,
-           "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
-           "int64": np.int64, "uint64": np.uint64, "float32": np.float32, "float64": np.float64}
-
-
-def _value(store, node: tuple, value):
-    kind, spec = node
-    kind = int(kind)  # rosbags Nodetype: BASE 1, NAME 2, ARRAY 3, SEQUENCE 4
-    if kind == 1:  # base type
-        return value
-    if kind == 2:  # nested message
-        return build_message(store, spec, value)
-    (sub_kind, sub_spec), _ = spec  # array / sequence
-    if int(sub_kind) == 1 and sub_spec[0] != "string":
-        return np.asarray(value, dtype=_DTYPES[sub_spec[0]])
-    return [_value(store, (sub_kind, sub_spec), v) for v in value]
-
-
-def build_message(store, msgtype: str, values: dict):
-    """A rosbags message object of ``msgtype`` from a nested dict of field values (see fer_ros.ros.messages)."""
-    _, fielddefs = store.fielddefs[msgtype]
-    names = [name for name, _ in fielddefs]
-    if set(values) != set(names):
-        raise ValueError(f"{msgtype}: fields {sorted(values)} do not match the definition {names}")
-    return store.types[msgtype](**{name: _value(store, node, values[name]) for name, node in fielddefs})
-
-
-# -- decoding input images ------------------------------------------------------------------
-def decode_image(msg, msgtype: str) -> np.ndarray:
-    """rosbags Image / CompressedImage -> BGR uint8; BadFrame when it cannot be decoded.
-
-    The node's decoder (fer_ros.ros.images) works on message fields, so it serves the
-    rosbags dataclasses as well: one decoder for both paths.
-    """
-    from .images import compressed_to_bgr, image_to_bgr
-
-    return compressed_to_bgr(msg) if msgtype == COMPRESSED_IMAGE else image_to_bgr(msg)
-
-
-def resolve_namespace(ns: str) -> str:
-    """'/fer_node' -> '/fer_node'; 'robot/fer' -> '/robot/fer'; '/' -> ''. Invalid names are refused."""
-    parts = [p for p in ns.strip().split("/") if p]
-    bad = [p for p in parts if not _NAME_TOKEN.match(p)]
-    if bad or "//" in ns.strip().strip("/"):
-        raise ValueError(f"--namespace {ns!r} is not a valid ROS name (tokens of letters, digits and _, "
-                         "not starting with a digit)")
-    return "".join("/" + p for p in parts)
-
-
-def output_topics(namespace: str = DEFAULT_NAMESPACE) -> tuple[str, str]:
-    ns = resolve_namespace(namespace)
-    return f"{ns}/{EXPRESSIONS_TOPIC}", f"{ns}/{INTERVALS_TOPIC}"
-
-
-def _output_qos():
-    """What the node offers on its outputs: rclpy's default publisher profile (reliable, volatile, depth 10)."""
-    from rosbags.interfaces import (
-        Qos,
-        QosDurability,
-        QosHistory,
-        QosLiveliness,
-        QosReliability,
-        QosTime,
-    )
-
-    zero = QosTime(0, 0)
-    return [Qos(QosHistory.KEEP_LAST, 10, QosReliability.RELIABLE, QosDurability.VOLATILE, zero, zero,
-                QosLiveliness.AUTOMATIC, zero, False)]
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -224,8 +108,10 @@ class BagSummary:
         out = [f"wrote {self.out} (rosbag2 version {BAG_VERSION}, {self.storage})"]
         for name, t in self.topics.items():
             per = f", {1000 * t.seconds / t.processed:.1f} ms/frame" if t.processed else ""
-            out.append(f"  {name} [{t.msgtype.rsplit('/', 1)[-1]}]: {t.processed} frames processed, "
-                       f"{t.bad} bad skipped, {t.faces} faces, {len(t.ids)} ids, {t.resets} resets{per}")
+            out.append(
+                f"  {name} [{t.msgtype.rsplit('/', 1)[-1]}]: {t.processed} frames processed, "
+                f"{t.bad} bad skipped, {t.faces} faces, {len(t.ids)} ids, {t.resets} resets{per}"
+            )
             for reason, n in t.reasons.most_common(3):
                 out.append(f"      {n} x {reason}")
         out.append(f"  {self.expressions_topic}: {self.expressions} FrameExpressions")
@@ -264,19 +150,24 @@ class _Outputs:
 
     def __init__(self, writer, store, summary: BagSummary):
         self.writer, self.store, self.summary = writer, store, summary
-        qos = _output_qos()
-        self.frames = writer.add_connection(summary.expressions_topic, FRAME_EXPRESSIONS, typestore=store,
-                                            offered_qos_profiles=qos)
-        self.intervals = writer.add_connection(summary.intervals_topic, EXPRESSION_INTERVAL, typestore=store,
-                                               offered_qos_profiles=qos)
+        qos = output_qos()
+        self.frames = writer.add_connection(
+            summary.expressions_topic, FRAME_EXPRESSIONS, typestore=store, offered_qos_profiles=qos
+        )
+        self.intervals = writer.add_connection(
+            summary.intervals_topic, EXPRESSION_INTERVAL, typestore=store, offered_qos_profiles=qos
+        )
 
     def frame(self, values: dict, bag_time: int) -> None:
-        self.frame_cdr(self.store.serialize_cdr(build_message(self.store, FRAME_EXPRESSIONS, values),
-                                                FRAME_EXPRESSIONS), bag_time)
+        self.frame_cdr(
+            self.store.serialize_cdr(build_message(self.store, FRAME_EXPRESSIONS, values), FRAME_EXPRESSIONS), bag_time
+        )
 
     def interval(self, values: dict, bag_time: int) -> None:
-        self.interval_cdr(self.store.serialize_cdr(build_message(self.store, EXPRESSION_INTERVAL, values),
-                                                   EXPRESSION_INTERVAL), bag_time)
+        self.interval_cdr(
+            self.store.serialize_cdr(build_message(self.store, EXPRESSION_INTERVAL, values), EXPRESSION_INTERVAL),
+            bag_time,
+        )
 
     def frame_cdr(self, data: bytes, bag_time: int) -> None:
         self.writer.write(self.frames, bag_time, data)
@@ -295,8 +186,16 @@ class _EngineRunner:
         self.cameras: list[_Camera] = []
         self.ids = itertools.count(1)  # published ids: unique across cameras, as the node publishes them
 
-    def image(self, cam: _Camera, raw: bytes, image: np.ndarray | None, header: dict, stamp: dict,
-              bag_time: int, bad: str | None) -> None:
+    def image(
+        self,
+        cam: _Camera,
+        raw: bytes,
+        image: np.ndarray | None,
+        header: dict,
+        stamp: dict,
+        bag_time: int,
+        bad: str | None,
+    ) -> None:
         if bad is not None:  # not decodable: never reaches the engine (as in the node)
             cam.bad(bad, stamp)
             return
@@ -339,21 +238,32 @@ def _keep_definition(conn, typestore) -> tuple[str, str]:
     msgdef, digest = conn.msgdef.data, conn.digest
     idl_ok = msgdef.startswith("=" * 80 + "\nIDL: ")
     usable = conn.msgdef.format == MessageDefinitionFormat.MSG or (
-        conn.msgdef.format == MessageDefinitionFormat.IDL and idl_ok)
+        conn.msgdef.format == MessageDefinitionFormat.IDL and idl_ok
+    )
     if not (msgdef and digest and usable):
         try:
             msgdef, _ = typestore.generate_msgdef(conn.msgtype, ros_version=2)
             digest = typestore.hash_rihs01(conn.msgtype)
         except Exception as e:  # noqa: BLE001 - rosbags raises several types for unknown types
-            raise ValueError(f"cannot keep {conn.topic}: the bag carries no definition of {conn.msgtype} "
-                             f"({e})") from None
+            raise ValueError(
+                f"cannot keep {conn.topic}: the bag carries no definition of {conn.msgtype} ({e})"
+            ) from None
     return msgdef, digest
 
 
-def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, topics: list[str] | None = None,
-            keep: list[str] | None = None, keep_all: bool = False, storage: str = "sqlite3",
-            namespace: str = DEFAULT_NAMESPACE, progress: bool = True, through_node: bool = False,
-            domain_id: int | None = None) -> BagSummary:
+def run_bag(
+    inp: str | Path,
+    out: str | Path,
+    cfg: EngineConfig | None = None,
+    topics: list[str] | None = None,
+    keep: list[str] | None = None,
+    keep_all: bool = False,
+    storage: str = "sqlite3",
+    namespace: str = DEFAULT_NAMESPACE,
+    progress: bool = True,
+    through_node: bool = False,
+    domain_id: int | None = None,
+) -> BagSummary:
     """Run the engine over the image topics of bag ``inp`` and write bag ``out``; returns what was done.
 
     ``topics``: image topics to process (default: every Image and CompressedImage topic).
@@ -383,8 +293,9 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
         from .bag_node import ros_missing
 
         if reason := ros_missing():
-            raise ValueError(f"--through-node needs the ROS 2 build (make ros; run through tools/with_ros.sh): "
-                             f"{reason}")
+            raise ValueError(
+                f"--through-node needs the ROS 2 build (make ros; run through tools/with_ros.sh): {reason}"
+            )
     store = output_typestore()
 
     started = time.perf_counter()
@@ -400,23 +311,29 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                 raise ValueError(
                     (f"topic(s) not in {inp}: {', '.join(missing)}. " if missing else "")
                     + (f"not image topics: {', '.join(wrong)}. " if wrong else "")
-                    + f"Image topics in the bag: {', '.join(image_topics) or 'none'}")
+                    + f"Image topics in the bag: {', '.join(image_topics) or 'none'}"
+                )
             chosen = list(dict.fromkeys(topics))
         else:
             chosen = image_topics
             if not chosen:
-                raise ValueError(f"{inp} has no {IMAGE} or {COMPRESSED_IMAGE} topic (topics: "
-                                 f"{', '.join(sorted(by_topic)) or 'none'})")
+                raise ValueError(
+                    f"{inp} has no {IMAGE} or {COMPRESSED_IMAGE} topic (topics: "
+                    f"{', '.join(sorted(by_topic)) or 'none'})"
+                )
         for t in chosen:
             if len({c.msgtype for c in by_topic[t] if c.msgtype in IMAGE_TYPES}) > 1:
                 raise ValueError(f"{t} carries both {IMAGE} and {COMPRESSED_IMAGE}: one type per camera topic")
         kept_topics = sorted(by_topic) if keep_all else list(dict.fromkeys(keep or []))
         if missing := [t for t in kept_topics if t not in by_topic]:
-            raise ValueError(f"--keep topic(s) not in {inp}: {', '.join(missing)} (topics: "
-                             f"{', '.join(sorted(by_topic))})")
+            raise ValueError(
+                f"--keep topic(s) not in {inp}: {', '.join(missing)} (topics: {', '.join(sorted(by_topic))})"
+            )
         if clash := [t for t in kept_topics if t in (expressions_topic, intervals_topic)]:
-            raise ValueError(f"kept topic(s) {', '.join(clash)} would collide with this run's outputs; "
-                             "pick another --namespace or do not keep them")
+            raise ValueError(
+                f"kept topic(s) {', '.join(clash)} would collide with this run's outputs; "
+                "pick another --namespace or do not keep them"
+            )
 
         image_conns = [c for t in chosen for c in by_topic[t] if c.msgtype in IMAGE_TYPES]
         kept_conns = [c for t in kept_topics for c in by_topic[t]]
@@ -425,8 +342,9 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
         msgtypes = {c.topic: c.msgtype for c in image_conns}
         stats = {t: TopicStats(msgtypes[t]) for t in chosen}
         cameras = {t: _Camera(t, msgtypes[t], stats[t]) for t in chosen}
-        summary = BagSummary(out, storage, stats, expressions_topic, intervals_topic,
-                             kept={t: 0 for t in kept_topics})
+        summary = BagSummary(
+            out, storage, stats, expressions_topic, intervals_topic, kept=dict.fromkeys(kept_topics, 0)
+        )
 
         plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
         try:
@@ -441,9 +359,13 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                 if key not in added:
                     msgdef, digest = kept_defs[conn.id]
                     added[key] = writer.add_connection(
-                        conn.topic, conn.msgtype, msgdef=msgdef, rihs01=digest,
+                        conn.topic,
+                        conn.msgtype,
+                        msgdef=msgdef,
+                        rihs01=digest,
                         serialization_format=conn.ext.serialization_format,
-                        offered_qos_profiles=conn.ext.offered_qos_profiles)
+                        offered_qos_profiles=conn.ext.offered_qos_profiles,
+                    )
                 out_conns[conn.id] = added[key]
             outputs = _Outputs(writer, store, summary)
             if through_node:
@@ -471,8 +393,9 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                     except Exception as e:  # noqa: BLE001 - a truncated/garbled message must not end the run
                         cam.bad(f"message could not be deserialised as {conn.msgtype}: {e}")
                         continue
-                    header = header_fields({"sec": msg.header.stamp.sec, "nanosec": msg.header.stamp.nanosec},
-                                           msg.header.frame_id)
+                    header = header_fields(
+                        {"sec": msg.header.stamp.sec, "nanosec": msg.header.stamp.nanosec}, msg.header.frame_id
+                    )
                     stamp = header["stamp"]
                     if stamp["sec"] == 0 and stamp["nanosec"] == 0:  # unstamped camera: the bag's clock
                         if not cam.warned_zero_stamp:
@@ -482,8 +405,12 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                     owner = frame_ids.setdefault(header["frame_id"], conn.topic)
                     if owner != conn.topic and (owner, conn.topic) not in warned_shared:
                         warned_shared.add((owner, conn.topic))
-                        log.warning("%s and %s both use frame_id %r: their FrameExpressions cannot be told apart",
-                                    owner, conn.topic, header["frame_id"])
+                        log.warning(
+                            "%s and %s both use frame_id %r: their FrameExpressions cannot be told apart",
+                            owner,
+                            conn.topic,
+                            header["frame_id"],
+                        )
                     image = bad = None
                     try:
                         image = as_bgr(decode_image(msg, conn.msgtype))

@@ -111,7 +111,10 @@ def face_fields(face: FaceResult) -> dict:
     x, y, w, h = (float(v) for v in face.box)
     return {
         "face_id": int(face.id),
-        "x": x, "y": y, "width": w, "height": h,
+        "x": x,
+        "y": y,
+        "width": w,
+        "height": h,
         "scores": [float(p) for p in face.scores],
         "label": face.label,
         "confidence": float(face.confidence),
@@ -123,8 +126,7 @@ def face_fields(face: FaceResult) -> dict:
 
 def frame_fields(result: FrameResult, header: Mapping) -> dict:
     """fer_msgs/FrameExpressions for one processed frame; ``header`` from ``header_fields``."""
-    return {"header": dict(header), "class_names": list(CLASS_NAMES),
-            "faces": [face_fields(f) for f in result.faces]}
+    return {"header": dict(header), "class_names": list(CLASS_NAMES), "faces": [face_fields(f) for f in result.faces]}
 
 
 def interval_fields(event: IntervalEvent, header: Mapping, stamps: StampBook | None = None) -> dict:

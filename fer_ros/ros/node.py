@@ -37,14 +37,12 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 import rclpy
 from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
     ParameterDescriptor,
     SetParametersResult,
 )
@@ -67,11 +65,10 @@ from fer_ros.engine import (
     EngineConfig,
     FrameResult,
     IntervalEvent,
-    SpotterConfig,
 )
 from fer_ros.engine.config import REBUILD
-from fer_ros.engine.predictors import DEFAULT_MODEL, resolve_device
 
+from .diagnostics import Window, camera_status
 from .images import compressed_to_bgr, image_to_bgr
 from .messages import (
     StampBook,
@@ -79,88 +76,10 @@ from .messages import (
     header_fields,
     interval_fields,
 )
+from .params import ENGINE_PARAMS, IMAGE_QOS, NODE_PARAMS, check_buildable, engine_defaults
 
 NODE_NAME = "fer_node"
-# Engine parameters whose change needs new engines (the others are applied live).
 WARN_PERIOD = 5.0  # seconds between two warnings of one kind for one camera
-
-
-def _frange(lo, hi):
-    return {"floating_point_range": [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]}
-
-
-def _irange(lo, hi):
-    return {"integer_range": [IntegerRange(from_value=int(lo), to_value=int(hi), step=1)]}
-
-
-# Every engine parameter of config/fer.yaml: name -> (description, range). Defaults come
-# from EngineConfig / SpotterConfig; validation from EngineConfig.validate (ranges here are
-# the outer bounds ROS tools show; the exact rules, e.g. open intervals, are the engine's).
-ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
-    "model": ("recurrent (mode-variational LSTM per face) | baseline (the frame-wise CNN alone). "
-              "A change rebuilds the engines.", {}),
-    "weights": ("model file (.safetensors): an expression model (recurrent) or a backbone (baseline); empty: the "
-                "shipped default. A change rebuilds the engines.", {}),
-    "device": ("auto (CUDA when present) | cpu | cuda | cuda:N. A change rebuilds the engines.", {}),
-    "max_faces": ("most faces tracked per frame. A change rebuilds the engines.", _irange(1, 64)),
-    "min_detection_confidence": ("face detector score threshold, in (0, 1). A change rebuilds the engines.",
-                                 _frange(0.0, 1.0)),
-    "detect_every": ("run the face detectors every N frames, tracking landmarks in between", _irange(1, 1000)),
-    "lost_timeout": ("seconds of stream time unseen before a face id ends (its open interval is closed)",
-                     _frange(0.0, 3600.0)),
-    "iou_threshold": ("box overlap that keeps a face id from frame to frame, in (0, 1]", _frange(0.0, 1.0)),
-    "aligned": ("inputs are already aligned face crops (no detection)", {}),
-    "max_side": ("larger frames are scaled down to this longer side before detection", _irange(16, 16384)),
-    "default_fps": ("frame rate assumed for images with a zero stamp", _frange(0.01, 1000.0)),
-    "cpu_threads": ("torch threads on CPU (1 leaves the cores to MediaPipe)", _irange(1, 256)),
-    "spotter.on_threshold": ("expression activity that opens an interval...", _frange(0.0, 1.0)),
-    "spotter.confirm_frames": ("...for this many frames in a row (event 'started')", _irange(1, 1000)),
-    "spotter.off_threshold": ("activity below which an interval closes (<= on_threshold)...", _frange(0.0, 1.0)),
-    "spotter.release_frames": ("...after this many frames in a row (event 'ended')", _irange(1, 1000)),
-    "spotter.apex_drop": ("intensity fall below the peak that confirms the apex (event 'apex'), in (0, 1)",
-                          _frange(0.0, 1.0)),
-}
-NODE_PARAMS: dict[str, tuple[object, str, dict]] = {
-    "image_topics": (["image_raw"], "camera image topics, one engine each (read at start-up)",
-                     {"read_only": True}),
-    "compressed": (False, "subscribe to <topic>/compressed (sensor_msgs/CompressedImage) instead of raw "
-                          "images (read at start-up)", {"read_only": True}),
-    "image_qos": ("sensor_data", "image subscription QoS: sensor_data (best effort, the camera default) | "
-                                 "reliable (bag replay, large frames over loopback) (read at start-up)",
-                  {"read_only": True}),
-    "diagnostics_period": (1.0, "seconds between two /diagnostics messages", _frange(0.05, 3600.0)),
-}
-IMAGE_QOS = ("sensor_data", "reliable")
-
-
-def engine_defaults() -> dict[str, object]:
-    """Flat ROS parameter defaults of the engine, e.g. {"model": "recurrent", "spotter.on_threshold": 0.5}."""
-    cfg = EngineConfig()
-    out = {f.name: getattr(cfg, f.name) for f in fields(EngineConfig) if f.name != "spotter"}
-    out["weights"] = out["weights"] or ""
-    out.update({f"spotter.{f.name}": getattr(cfg.spotter, f.name) for f in fields(SpotterConfig)})
-    assert set(out) == set(ENGINE_PARAMS), "ENGINE_PARAMS out of step with EngineConfig"
-    return out
-
-
-def check_buildable(cfg: EngineConfig, load_weights: bool = True) -> None:
-    """What EngineConfig.validate cannot see: the device exists, the weights file loads. Raises ValueError."""
-    try:
-        resolve_device(cfg.device)
-    except RuntimeError as e:  # torch.device("gpu"): not a device string at all
-        raise ValueError(f"device {cfg.device!r} is not a device (auto, cpu, cuda, cuda:N): {e}") from e
-    if load_weights:
-        from fer_ros.model.backbone import DEFAULT_BACKBONE
-        from fer_ros.model.expression import load_cnn, load_model
-
-        recurrent = cfg.model == "recurrent"
-        path = cfg.weights or (DEFAULT_MODEL if recurrent else DEFAULT_BACKBONE)
-        try:
-            (load_model if recurrent else load_cnn)(path, device="cpu")
-        except FileNotFoundError as e:
-            raise ValueError(f"weights: no model file at {path}") from e
-        except (OSError, ValueError, KeyError, RuntimeError) as e:
-            raise ValueError(f"weights: {e}") from e
 
 
 # -- messages: fields from messages.py (shared with the bag runner), rclpy objects here ----------------
@@ -171,8 +90,9 @@ def _time(d) -> Time:
 def frame_message(result: FrameResult, header) -> FrameExpressions:
     """The image's header (kept as it came) + messages.frame_fields."""
     d = frame_fields(result, header_fields({"sec": 0, "nanosec": 0}, ""))
-    return FrameExpressions(header=header, class_names=d["class_names"],
-                            faces=[FaceExpression(**face) for face in d["faces"]])
+    return FrameExpressions(
+        header=header, class_names=d["class_names"], faces=[FaceExpression(**face) for face in d["faces"]]
+    )
 
 
 def interval_message(ev: IntervalEvent, header, stamps: StampBook) -> ExpressionInterval:
@@ -255,8 +175,11 @@ class FerNode(Node):
 
         # A typo in the YAML or on the command line must not pass silently (rclpy ignores
         # overrides of undeclared parameters): refuse names this node does not have.
-        unknown = sorted(n for n in getattr(self, "_parameter_overrides", {})
-                         if not self.has_parameter(n) and not n.startswith("qos_overrides."))
+        unknown = sorted(
+            n
+            for n in getattr(self, "_parameter_overrides", {})
+            if not self.has_parameter(n) and not n.startswith("qos_overrides.")
+        )
         if unknown:
             raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
         self.cfg = EngineConfig.from_params(self._engine_params())  # ValueError names the bad one
@@ -278,25 +201,35 @@ class FerNode(Node):
 
         self.pub_frames = self.create_publisher(FrameExpressions, "~/expressions", 10)
         self.pub_intervals = self.create_publisher(
-            ExpressionInterval, "~/intervals",
-            QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST))
+            ExpressionInterval,
+            "~/intervals",
+            QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST),
+        )
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
 
-        qos = (qos_profile_sensor_data if qos_name == "sensor_data" else
-               QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST))
+        qos = (
+            qos_profile_sensor_data
+            if qos_name == "sensor_data"
+            else QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+        )
         self._decode = compressed_to_bgr if compressed else image_to_bgr
         self._subs = []
         for cam in self.cameras:
             name = f"{cam.topic.rstrip('/')}/compressed" if compressed else cam.topic
-            sub = self.create_subscription(CompressedImage if compressed else Image, name,
-                                           lambda msg, info, cam=cam: self._on_image(cam, msg, info), qos)
+            sub = self.create_subscription(
+                CompressedImage if compressed else Image,
+                name,
+                lambda msg, info, cam=cam: self._on_image(cam, msg, info),
+                qos,
+            )
             cam.topic = sub.topic_name  # fully resolved: what /diagnostics names
             self._subs.append(sub)
 
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._diag_last = time.monotonic()
-        self._diag_timer = self.create_timer(self.get_parameter("diagnostics_period").value, self._publish_diagnostics,
-                                             clock=self._steady)
+        self._diag_timer = self.create_timer(
+            self.get_parameter("diagnostics_period").value, self._publish_diagnostics, clock=self._steady
+        )
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._parameters_set)
 
@@ -305,7 +238,8 @@ class FerNode(Node):
         self.get_logger().info(
             f"fer_node ready: model {self.cameras[0].engine.model_name} on {self.device}; "
             f"{'compressed ' if compressed else ''}images from {', '.join(s.topic_name for s in self._subs)} "
-            f"({qos_name} QoS); publishing {self.pub_frames.topic_name}, {self.pub_intervals.topic_name}, /diagnostics")
+            f"({qos_name} QoS); publishing {self.pub_frames.topic_name}, {self.pub_intervals.topic_name}, /diagnostics"
+        )
 
     # -- parameters --------------------------------------------------------------------------
     def _engine_params(self, overrides: dict | None = None) -> dict:
@@ -336,8 +270,9 @@ class FerNode(Node):
         if "diagnostics_period" in names:
             self._diag_timer.cancel()
             self.destroy_timer(self._diag_timer)
-            self._diag_timer = self.create_timer(self.get_parameter("diagnostics_period").value,
-                                                 self._publish_diagnostics, clock=self._steady)
+            self._diag_timer = self.create_timer(
+                self.get_parameter("diagnostics_period").value, self._publish_diagnostics, clock=self._steady
+            )
 
     def _apply_config(self, cfg: EngineConfig) -> None:
         """Worker thread, between frames: new engines, or the new values in the running ones."""
@@ -346,8 +281,9 @@ class FerNode(Node):
             try:
                 engines = [Engine(copy.deepcopy(cfg), ids=self._ids) for _ in self.cameras]
             except Exception as e:  # keep serving with the old engines rather than none
-                self.get_logger().error(f"could not build the engine for the new parameters, keeping the old "
-                                        f"one: {type(e).__name__}: {e}")
+                self.get_logger().error(
+                    f"could not build the engine for the new parameters, keeping the old one: {type(e).__name__}: {e}"
+                )
                 return
             for cam, engine in zip(self.cameras, engines):
                 self._publish_events(cam, cam.engine.finish(), cam.last_header)
@@ -481,35 +417,14 @@ class FerNode(Node):
                 cam.busy.clear()
                 cam.age.clear()
                 faces = cam.faces
-            level, message = DiagnosticStatus.OK, (f"{d_in / dt:.1f} Hz in, {d_done / dt:.1f} Hz processed, "
-                                                   f"{d_drop} dropped, {d_lost} lost in transport")
-            if d_err:
-                level, message = DiagnosticStatus.ERROR, f"{d_err} frame(s) failed in the engine; " + message
-            elif d_bad:
-                level, message = DiagnosticStatus.WARN, f"{d_bad} bad frame(s) skipped; " + message
-            elif d_in == 0:
-                level, message = DiagnosticStatus.WARN, "no images received"
-
-            def ms(values, q=None):
-                if not values:
-                    return "nan"
-                v = sorted(values)
-                x = sum(v) / len(v) if q is None else v[min(len(v) - 1, int(q * len(v)))]
-                return f"{1000 * x:.1f}"
-
-            values = {
-                "topic": cam.topic, "device": self.device, "model": model,
-                "input_rate_hz": f"{d_in / dt:.2f}", "processing_rate_hz": f"{d_done / dt:.2f}",
-                "latency_ms_mean": ms(lat), "latency_ms_p95": ms(lat, 0.95), "latency_ms_max": ms(lat, 1.0),
-                "processing_ms_mean": ms(busy), "stamp_age_ms_mean": ms(age),
-                "frames_received": str(counts[0]), "frames_processed": str(counts[1]),
-                "frames_dropped": str(counts[2]), "frames_bad": str(counts[3]), "frames_failed": str(counts[4]),
-                "frames_lost_in_transport": str(counts[5]),
-                "faces": str(faces), "period_s": f"{dt:.3f}",
-            }
-            arr.status.append(DiagnosticStatus(
-                level=level, name=f"{self.get_name()}: {cam.topic}", message=message,
-                hardware_id=self.device, values=[KeyValue(key=k, value=v) for k, v in values.items()]))
+            arr.status.append(
+                camera_status(
+                    f"{self.get_name()}: {cam.topic}",
+                    Window(cam.topic, counts, (d_in, d_done, d_drop, d_bad, d_err, d_lost), dt, lat, busy, age, faces),
+                    self.device,
+                    model,
+                )
+            )
         self.pub_diag.publish(arr)
 
     # -- shutdown --------------------------------------------------------------------------------
@@ -556,8 +471,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         node = FerNode()
     except Exception as e:  # a bad parameter, missing weights, no CUDA: one clear line, no traceback
-        logger.fatal(f"cannot start: {type(e).__name__}: {e}" if not isinstance(e, ValueError)
-                     else f"cannot start: {e}")
+        logger.fatal(
+            f"cannot start: {type(e).__name__}: {e}" if not isinstance(e, ValueError) else f"cannot start: {e}"
+        )
         rclpy.try_shutdown()
         return 2
     executor = SingleThreadedExecutor()
