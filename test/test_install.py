@@ -26,8 +26,9 @@ TORCH = "torch==2.13.0"
 
 
 def _sources(dest: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True,
-                           text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     for name in files:
         src = ROOT / name
         if src.is_file():
@@ -48,13 +49,24 @@ def test_pip_install_into_an_empty_venv_runs_the_engine(tmp_path):
         proc = subprocess.run(pip + args, capture_output=True, text=True, timeout=1200, env=env)
         assert proc.returncode == 0, proc.stderr[-3000:]
     out = tmp_path / "out"
-    proc = subprocess.run([str(env_dir / "bin" / "fer-ros"), "video", str(media_path(SHORT_FACE_CLIP)), "--out",
-                           str(out), "-q"], capture_output=True, text=True, timeout=600, env=env, cwd=tmp_path)
+    proc = subprocess.run(
+        [str(env_dir / "bin" / "fer-ros"), "video", str(media_path(SHORT_FACE_CLIP)), "--out", str(out), "-q"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(line) for line in (out / "frames.jsonl").read_text().splitlines()]
     assert len(rows) > 20 and sum(len(r["faces"]) == 1 for r in rows) >= 0.9 * len(rows)
     # the installed package, not the checkout, ran
-    where = subprocess.run([str(py), "-c", "import fer_ros; print(fer_ros.__file__)"], capture_output=True,
-                           text=True, env=env, cwd=tmp_path).stdout
+    where = subprocess.run(
+        [str(py), "-c", "import fer_ros; print(fer_ros.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    ).stdout
     assert str(env_dir) in where and str(ROOT) not in where
     assert sys.prefix != str(env_dir)

@@ -22,8 +22,12 @@ from fer_ros.learn import DATA_DIR
 from fer_ros.learn.evaluate_stills import still_labels
 from fer_ros.model.classes import CLASS_NAMES
 
-POSED = {"0-f1-su-ph.jpg": "surprise", "0-f15-hao-ph.jpg": "happy", "15-f13-anc-ph.jpg": "angry",
-         "45-m7-di-ph.jpg": "disgust"}
+POSED = {
+    "0-f1-su-ph.jpg": "surprise",
+    "0-f15-hao-ph.jpg": "happy",
+    "15-f13-anc-ph.jpg": "angry",
+    "45-m7-di-ph.jpg": "disgust",
+}
 EVERY = 8
 
 
