@@ -27,7 +27,7 @@ def add_engine_args(p: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--detect-every",
         type=int,
-        help="run the face detectors every N frames, tracking landmarks in between (default 1)",
+        help="most frames between two face detections; faces are followed from their landmarks in between (default 10)",
     )
     g.add_argument("--lost-timeout", type=float, help="seconds unseen before a face id ends (default 1.0)")
 

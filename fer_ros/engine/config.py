@@ -25,7 +25,10 @@ class EngineConfig:
     device: str = "auto"  # auto | cpu | cuda | cuda:N
     max_faces: int = 8
     min_detection_confidence: float = 0.5
-    detect_every: int = 1  # run the detectors every N frames; track landmarks in between
+    # Most frames between two runs of the face detectors; in between, each face is followed
+    # from its landmarks (front_end.DetectionSchedule: more often while faces come and go).
+    # A face entering the view is found within this many frames (1/3 s at 30 Hz).
+    detect_every: int = 10
     lost_timeout: float = 1.0  # seconds unseen before a face id ends
     iou_threshold: float = 0.2  # box overlap to keep an id
     aligned: bool = False  # inputs are already face crops: no detection

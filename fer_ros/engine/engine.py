@@ -35,7 +35,7 @@ from fer_ros.model.classes import CLASS_NAMES
 
 from .config import REBUILD, EngineConfig
 from .features import AppearanceEncoder, geometry_of, to_gray
-from .front_end import FrontEnd
+from .front_end import DetectionSchedule, FrontEnd
 from .geometry import GEOMETRY_DIM, RunningNeutral
 from .images import BadFrame, as_bgr, fit_max_side
 from .predictors import FramewisePredictor, RecurrentPredictor, resolve_device
@@ -89,6 +89,7 @@ class Engine:
         self._frame_index = -1
         self._last_stamp: float | None = None
         self._seen_last: list[int] = []  # ids matched in the previous frame
+        self._schedule = DetectionSchedule(self.cfg.detect_every)
         self._timings: dict[str, float] = defaultdict(float)  # seconds per stage, summed
 
     # -- what a front end may read ------------------------------------------------------
@@ -118,6 +119,11 @@ class Engine:
         return {"size": self._encoder.crop_size, "equalize": self._encoder.equalize}
 
     @property
+    def detection_runs(self) -> int:
+        """How many times the face detectors ran (landmark following covers the other frames)."""
+        return self._schedule.runs
+
+    @property
     def tracked_ids(self) -> set[int]:
         """Ids of the faces the tracker still follows (seen within ``lost_timeout``)."""
         return set(self._tracker.tracks)
@@ -143,6 +149,7 @@ class Engine:
             raise ValueError(f"{', '.join(fixed)} cannot change in a running engine; build a new one")
         self.cfg = cfg
         self._front.aligned = cfg.aligned
+        self._schedule.max_interval = cfg.detect_every
         self._tracker.iou_threshold, self._tracker.lost_timeout = cfg.iou_threshold, cfg.lost_timeout
         for spotter in self._spotters.values():
             spotter.cfg = cfg.spotter
@@ -157,6 +164,7 @@ class Engine:
         self._predictor.reset()
         self._last_stamp = None
         self._seen_last = []
+        self._schedule.reset()
         return events
 
     def finish(self) -> list[IntervalEvent]:
@@ -177,6 +185,7 @@ class Engine:
         spotter = self._spotters.pop(fid, None)
         self._neutrals.pop(fid, None)
         self._predictor.drop(fid)
+        self._front.release(fid)
         return spotter.close(reason) if spotter else []
 
     # -- one frame --------------------------------------------------------------------------
@@ -200,13 +209,11 @@ class Engine:
         self._last_stamp = stamp
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         t1 = time.perf_counter()
-        track_boxes = None
-        if self._seen_last and self._frame_index % self.cfg.detect_every:
-            track_boxes = self._tracker.boxes(self._seen_last)
-        faces = self._front.faces(rgb, track_boxes)
+        followed = {i: self._tracker.tracks[i].box for i in self._seen_last if i in self._tracker.tracks}
+        faces, known = self._front.follow(rgb, followed, self._schedule)
         t2 = time.perf_counter()
 
-        ids, ended = self._tracker.update([f.box for f in faces], stamp)
+        ids, ended = self._tracker.update([f.box for f in faces], stamp, known)
         for track in ended:
             events += self._end(track.id, END_FACE_LOST)
         self._seen_last = ids

@@ -44,7 +44,10 @@ ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
         "face detector score threshold, in (0, 1). A change rebuilds the engines.",
         _frange(0.0, 1.0),
     ),
-    "detect_every": ("run the face detectors every N frames, tracking landmarks in between", _irange(1, 1000)),
+    "detect_every": (
+        "most frames between two face detections (faces are followed from their landmarks in between)",
+        _irange(1, 1000),
+    ),
     "lost_timeout": (
         "seconds of stream time unseen before a face id ends (its open interval is closed)",
         _frange(0.0, 3600.0),
