@@ -209,6 +209,12 @@ def _data(cfg: dict, split: str, size: int, equalize: bool, progress: bool):
     )
 
 
+def _result_config(cfg: dict) -> dict:
+    """What a run's result depends on: a resumed run must match it. The thread count and the
+    progress bar may change (e.g. to one thread on a machine that became busy)."""
+    return {**cfg, "train": {k: v for k, v in cfg["train"].items() if k not in ("threads", "progress")}}
+
+
 def _write_csv(history: list[dict], path: Path) -> None:
     cols = list(history[0])
 
@@ -266,7 +272,7 @@ def train(
     fingerprint = json.dumps({k: cfg[k] for k in ("model", "train", "distill")}, sort_keys=True)
     if resume and (out / "last_state.safetensors").is_file():
         st = load_state(out / "last_state.safetensors", STATE_FORMAT)
-        if st["config"] != fingerprint:
+        if _result_config(json.loads(st["config"])) != _result_config(json.loads(fingerprint)):
             raise ValueError(f"{out}: the run there used another config; resume needs the same one")
         last = load_backbone(out / "last.safetensors")
         if last.metadata.get("epoch") != st["epoch"]:
