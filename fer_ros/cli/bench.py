@@ -18,6 +18,8 @@ from fer_ros.engine import STAGES, Engine, EngineConfig
 from fer_ros.engine.config import MODELS
 from fer_ros.io.media import DEFAULT_INPUT, media_path
 
+from .common import positive_int
+
 SIZE = (640, 480)
 
 
@@ -96,11 +98,11 @@ def add_parser(sub) -> None:
         description="1 face (the clip letterboxed to 640x480) and 4 faces (a 2x2 mosaic "
         "at 640x480), on CPU and on CUDA when present. Prints; asserts nothing.",
     )
-    p.add_argument("--frames", type=int, default=150, help="frames per measurement (after warm-up)")
+    p.add_argument("--frames", type=positive_int, default=150, help="frames per measurement (after warm-up)")
     p.add_argument("--devices", nargs="+", default=None, help="devices to measure (default: cpu, and cuda if present)")
     p.add_argument("--model", choices=MODELS, default="recurrent")
     p.add_argument("--weights", help="recurrent model file (.safetensors)")
-    p.add_argument("--detect-every", type=int, nargs="+", default=[1, 3], help="detector intervals to measure")
+    p.add_argument("--detect-every", type=positive_int, nargs="+", default=[1, 3], help="detector intervals to measure")
     p.set_defaults(func=run)
 
 

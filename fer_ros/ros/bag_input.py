@@ -1,0 +1,68 @@
+"""Reading an input bag with rosbags, where the bag may be damaged or truncated.
+
+rosbags raises its own errors, SQLite's and a few builtin ones on a damaged bag; here they
+become one ``UserError`` line naming the bag (at opening), or naming how far the bag was read
+(on the way: the bag runner's ``finally`` has then closed the output bag with everything
+before the damage). A message that opens but does not deserialise is the runner's business
+(counted and skipped).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from pathlib import Path
+
+from fer_ros.model.errors import UserError
+
+
+def _damaged_bag_errors() -> tuple[type[BaseException], ...]:
+    """What rosbags raises on a damaged or truncated bag: its reader errors; SQLite's for a damaged
+    .db3 page (apsw, sqlite3); and, from garbage lengths in an mcap record, OverflowError and
+    MemoryError (seen fuzzing: the length is refused before anything is allocated)."""
+    import apsw
+    from rosbags.highlevel import AnyReaderError
+    from rosbags.rosbag2 import ReaderError
+
+    return (AnyReaderError, ReaderError, apsw.Error, sqlite3.DatabaseError, OverflowError, MemoryError)
+
+
+def _one_line(error: BaseException) -> str:
+    return "; ".join(line.strip() for line in str(error).splitlines() if line.strip()) or type(error).__name__
+
+
+@contextlib.contextmanager
+def open_reader(inp: Path):
+    """The input bag opened with rosbags; a damaged or truncated one is one UserError line."""
+    from rosbags.highlevel import AnyReader
+    from rosbags.typesys import Stores, get_typestore
+
+    reader = AnyReader([inp], default_typestore=get_typestore(Stores.ROS2_JAZZY))
+    try:
+        reader.open()
+    except _damaged_bag_errors() as e:
+        raise UserError(f"cannot read bag {inp}: {_one_line(e)} (damaged or truncated)") from None
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def messages(reader, connections: list, inp: Path):
+    """``reader.messages`` that turns damage found on the way into one UserError line (the
+    runner's ``finally`` has then closed the output bag with everything before it)."""
+    damaged = _damaged_bag_errors()
+    messages = reader.messages(connections=connections)
+    count = 0
+    while True:
+        try:
+            item = next(messages)
+        except StopIteration:
+            return
+        except damaged as e:
+            raise UserError(
+                f"bag {inp} is damaged after its first {count} message(s) ({_one_line(e)}); "
+                "the output bag holds the results of those"
+            ) from None
+        count += 1
+        yield item
