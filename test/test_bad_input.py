@@ -262,3 +262,15 @@ def test_interrupted_run_keeps_what_it_wrote(tmp_path):
     assert all(len(r["faces"]) == 1 for r in rows)
     read_jsonl(tmp_path / "out" / "intervals.jsonl")
     assert _frames_cv2_reads(tmp_path / "out" / "annotated.mp4") == _StopAt.stop_at
+
+
+def test_big_endian_pixels_are_read_as_their_values(face_frame):
+    wide = face_frame.astype(np.uint16) * 257
+    np.testing.assert_array_equal(as_bgr(wide.astype(">u2")), as_bgr(wide))
+    np.testing.assert_array_equal(as_bgr(wide.astype(">u2")), face_frame)
+
+
+def test_ragged_lists_and_odd_objects_are_bad_frames():
+    for thing in ([[1, 2, 3], [4, 5]], object(), "text", 3.5):
+        with pytest.raises(BadFrame):
+            as_bgr(thing)

@@ -76,7 +76,10 @@ class JsonLines:
             raise write_error(self.path, e) from None
 
     def write(self, row: dict) -> None:
-        data = memoryview((json.dumps(row) + "\n").encode())
+        try:  # strict JSON: a NaN or an infinity is a bug upstream, never written as an invalid token
+            data = memoryview((json.dumps(row, allow_nan=False) + "\n").encode())
+        except ValueError:
+            raise ValueError(f"{self.path}: a value is not a finite number (NaN or infinity): {row!r:.300}") from None
         fd = self._fd
         if fd is None:
             raise ValueError(f"{self.path} is closed")
