@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
+import struct
 from pathlib import Path
 
 from fer_ros.model.errors import UserError
@@ -18,13 +19,14 @@ from fer_ros.model.errors import UserError
 
 def _damaged_bag_errors() -> tuple[type[BaseException], ...]:
     """What rosbags raises on a damaged or truncated bag: its reader errors; SQLite's for a damaged
-    .db3 page (apsw, sqlite3); and, from garbage lengths in an mcap record, OverflowError and
-    MemoryError (seen fuzzing: the length is refused before anything is allocated)."""
+    .db3 page (apsw, sqlite3); and, from garbage lengths in an mcap record, struct.error,
+    OverflowError and MemoryError (seen fuzzing: the length is refused before anything is
+    allocated)."""
     import apsw
     from rosbags.highlevel import AnyReaderError
     from rosbags.rosbag2 import ReaderError
 
-    return (AnyReaderError, ReaderError, apsw.Error, sqlite3.DatabaseError, OverflowError, MemoryError)
+    return (AnyReaderError, ReaderError, apsw.Error, sqlite3.DatabaseError, struct.error, OverflowError, MemoryError)
 
 
 def _one_line(error: BaseException) -> str:
