@@ -140,14 +140,37 @@ class AnnotatedVideo:
 
 
 def _frame_count(path: Path) -> int:
-    """Frames in a video's index (0 when it cannot be opened: an unfinished file has no index)."""
-    if not path.is_file():
+    """Frames in a video's index; 0 when the file is not a complete MP4 (checked first, so that an
+    unfinished file is not handed to ffmpeg, which would log about it)."""
+    if not _complete_mp4(path):
         return 0
     cap = cv2.VideoCapture(str(path))
     try:
         return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) if cap.isOpened() else 0
     finally:
         cap.release()
+
+
+def _complete_mp4(path: Path) -> bool:
+    """Whether the top-level MP4 boxes tile the whole file and include the index (moov)."""
+    try:
+        with open(path, "rb") as f:
+            size, offset, kinds = os.fstat(f.fileno()).st_size, 0, set()
+            while offset < size:
+                f.seek(offset)
+                head = f.read(16)
+                if len(head) < 8:
+                    return False
+                length, kind = int.from_bytes(head[:4], "big"), head[4:8]
+                if length == 1 and len(head) == 16:
+                    length = int.from_bytes(head[8:16], "big")
+                if length < 8:
+                    return False
+                kinds.add(kind)
+                offset += length
+    except OSError:
+        return False
+    return offset == size and b"moov" in kinds
 
 
 class AnnotatedStills:

@@ -45,8 +45,8 @@ def make_dir(folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise OutputError(f"cannot use {folder} as the output folder: a file of that name exists") from None
-    except OSError as e:
-        raise write_error(folder, e) from None
+    except OSError as e:  # named by the folder that could not be made (a parent, perhaps)
+        raise write_error(e.filename or folder, e) from None
 
 
 def atomic_write(path: Path, data: bytes) -> None:

@@ -178,12 +178,14 @@ def _video_frames(cap, name, fps: float, count: int | None, live: bool) -> Itera
     index = 0  # frames yielded, decoded or lost
     lost, in_row, skipped = 0, 0, 0  # failures not yet placed, failures in a row, lost frames yielded
     last: float | None = None  # stamp of the last decoded frame
+    ended = False  # the stream ended (rather than the reader being closed early)
     try:
         while True:
             image = _read(cap)
             if image is None:
                 lost, in_row = lost + 1, in_row + 1
-                if live or (index + lost > count if count is not None else in_row >= MAX_BAD_IN_ROW):
+                ended = live or (index + lost > count if count is not None else in_row >= MAX_BAD_IN_ROW)
+                if ended:
                     break
                 continue
             in_row = 0
@@ -203,9 +205,9 @@ def _video_frames(cap, name, fps: float, count: int | None, live: bool) -> Itera
         cap.release()
         if skipped:
             log.warning("%s: %d damaged frame(s) could not be decoded and were skipped", name, skipped)
-        if live and in_row:
+        if ended and live:
             log.warning("camera %s stopped delivering frames after %d frames", name, index)
-        elif count is not None and count - index > max(2, count // 100):  # the header count is approximate
+        elif ended and count is not None and count - index > max(2, count // 100):  # the count is approximate
             log.warning("%s: video ended after %d of %d frames (truncated or corrupt file?)", name, index, count)
 
 
