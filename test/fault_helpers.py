@@ -116,15 +116,14 @@ class Run:
     """`fer-ros ARGS` started in the background, stdout and stderr to files."""
 
     def __init__(self, tmp: Path, *args):
-        self.out, self.err = open(tmp / "stdout", "w+"), open(tmp / "stderr", "w+")
+        self.err_path = tmp / "stderr"
+        self.out, self.err = open(tmp / "stdout", "w"), open(self.err_path, "w")
         self.proc = subprocess.Popen(
             fer_ros_cmd() + [str(a) for a in args], stdout=self.out, stderr=self.err, stdin=subprocess.DEVNULL
         )
 
     def stderr(self) -> str:
-        self.err.flush()
-        self.err.seek(0)
-        return self.err.read()
+        return self.err_path.read_text(errors="replace")
 
     def wait_until(self, predicate, what: str, limit: float = 240.0) -> None:
         """Poll ``predicate`` until it holds; fails if the run ends first (``limit``: a hang guard)."""

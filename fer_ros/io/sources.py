@@ -239,24 +239,34 @@ def open_folder(folder: Path, fps: float, recursive: bool = False) -> Source:
     return Source(frames(), len(files), fps, f"{folder} ({len(files)} images)")
 
 
-def wait_for_fifo(path: Path, timeout: float = FIFO_WAIT) -> None:
-    """Until a writer has put bytes into the FIFO ``path``: UserError after ``timeout`` s. The wait
-    is a poll in Python, so Ctrl-C and SIGTERM are handled during it."""
+@contextlib.contextmanager
+def fifo_with_data(path: Path, timeout: float = FIFO_WAIT) -> Iterator[None]:
+    """Until a writer has put bytes into the FIFO ``path`` (UserError after ``timeout`` s), then
+    holds a reader end open for the block, so that a writer still writing is not cut off
+    (EPIPE) in the moment before OpenCV opens its own. The wait is a poll in Python: Ctrl-C and
+    SIGTERM are handled during it. (A writer that sends less than a pipe buffer and closes before
+    OpenCV opens the FIFO leaves OpenCV waiting for a writer: OPEN_TIMEOUT ends that.)"""
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # never blocks, with or without a writer
     try:
         poller = select.poll()
         poller.register(fd, select.POLLIN)
         deadline = time.monotonic() + timeout
         log.info("%s is a FIFO: waiting up to %.0f s for a writer", path, timeout)
-        while time.monotonic() < deadline:
-            for _, events in poller.poll(200):
-                if events & select.POLLIN:
-                    return
-                if events & select.POLLHUP:  # a writer came and went without a byte
-                    raise UserError(f"FIFO {path}: its writer closed it without sending anything")
-        raise UserError(f"FIFO {path}: nothing was written into it within {timeout:.0f} s")
+        while not _readable(poller, path):
+            if time.monotonic() >= deadline:
+                raise UserError(f"FIFO {path}: nothing was written into it within {timeout:.0f} s")
+        yield
     finally:
         os.close(fd)
+
+
+def _readable(poller, path: Path) -> bool:
+    for _, events in poller.poll(200):
+        if events & select.POLLIN:
+            return True
+        if events & select.POLLHUP:  # a writer came and went without a byte
+            raise UserError(f"FIFO {path}: its writer closed it without sending anything")
+    return False
 
 
 def open_input(spec: str, fps: float = DEFAULT_FPS, recursive: bool = False) -> Source:
@@ -274,8 +284,8 @@ def open_input(spec: str, fps: float = DEFAULT_FPS, recursive: bool = False) -> 
     if path.is_dir():
         return open_folder(path, fps, recursive)
     if stat.S_ISFIFO(path.stat().st_mode):
-        wait_for_fifo(path)
-        return open_video(str(path))
+        with fifo_with_data(path):
+            return open_video(str(path))
     if path.suffix.lower() in IMAGE_SUFFIXES:
         image, error = _read_image(path)
         return Source(iter([Frame(0, 0.0, image, path.name, error)]), 1, check_fps(fps), str(path))
@@ -330,7 +340,7 @@ class Prefetch:
                 raise item
             yield item
 
-    def close(self, timeout: float = 5.0) -> None:
+    def close(self, timeout: float = 2.0) -> None:
         """Stop the reader; waits ``timeout`` s for it (a reader stuck in a decoder is left, a daemon)."""
         self._stop.set()
         with contextlib.suppress(queue.Empty):
