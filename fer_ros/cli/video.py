@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fer_ros.engine import Engine, EngineConfig
-from fer_ros.io.sources import Prefetch, open_input
+from fer_ros.io.sources import Prefetch, Source, open_input
 from fer_ros.io.writers import ResultWriter
 from fer_ros.model.errors import OutputError
 
@@ -21,7 +21,7 @@ log = logging.getLogger("fer_ros.video")
 
 
 def run_video(
-    spec: str,
+    spec: str | Source,
     out_dir: str | Path,
     cfg: EngineConfig | None = None,
     stills: bool = False,
@@ -29,13 +29,14 @@ def run_video(
     progress: bool = True,
     engine: Engine | None = None,
 ) -> dict[str, Path]:
-    """Run the engine over ``spec`` (see sources.open_input) and write the outputs to ``out_dir``.
+    """Run the engine over ``spec`` (see sources.open_input; or a ``Source`` already open) and write
+    the outputs to ``out_dir``.
 
     ``stills``: every image is an independent photo; face state is reset between images.
     However the run ends (the input's end, a stop signal, an output error), the stream is
     finished (open intervals end with "stream stopped") and every output is closed.
     """
-    source = open_input(spec, fps, recursive=stills)
+    source = open_input(spec, fps, recursive=stills) if isinstance(spec, str) else spec
     with contextlib.ExitStack() as stack:
         if engine is None:
             engine = stack.enter_context(Engine(cfg))
