@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import random
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
-from fault_helpers import assert_one_line_error, fer_ros
+from fault_helpers import Run, assert_one_line_error, fer_ros
 
 pytest.importorskip("rosbags")
 
@@ -160,3 +161,18 @@ def test_bag_damaged_part_way_keeps_what_came_before(good_bag, tmp_path, caplog)
     assert rc == 2 and len(errors) == 1, caplog.text
     assert f"is damaged after its first {expected} message(s)" in errors[0], errors[0]
     assert written_frames(out) == expected
+
+
+def test_sigterm_during_a_bag_run_closes_the_output_bag(good_bag, tmp_path):
+    """Stopped while it runs: exit 143, and the output bag is closed (readable, its index written)
+    with the frames processed before the signal."""
+    out = tmp_path / "out"
+    run = Run(tmp_path, "bag", good_bag, "--out", out, "--model", "baseline", "-q")
+    try:
+        run.wait_until(lambda: (out / "metadata.yaml").exists() or any(out.glob("*.*")), "the output bag")
+        rc = run.stop(signal.SIGTERM)
+    finally:
+        run.close()
+    assert rc in (0, 143) and "Traceback" not in run.stderr(), run.stderr()
+    written = written_frames(out)
+    assert written == FRAMES if rc == 0 else 0 <= written <= FRAMES

@@ -2,7 +2,7 @@
 
 The error boundary: a ``UserError`` (or any ``ValueError`` or ``OSError``: a bad value, a
 missing file) is one line on stderr and exit status 2, never a traceback. SIGINT and SIGTERM
-during `video` and `bag` close every output and exit 130 and 143 (cli.signals).
+during `video` and `bag` close every output and exit 130 and 143 (io.signals).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from __future__ import annotations
 import logging
 import sys
 
+from fer_ros.io.signals import Stopped, stop_signals
+
 from . import bag, bench, eval, train, video
 from .common import Parser, one_line
-from .signals import Stopped, stop_signals
 
 log = logging.getLogger("fer_ros")
 

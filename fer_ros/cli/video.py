@@ -10,12 +10,12 @@ from pathlib import Path
 from tqdm import tqdm
 
 from fer_ros.engine import Engine, EngineConfig
+from fer_ros.io.signals import Stopped, deferred
 from fer_ros.io.sources import Prefetch, Source, open_input
 from fer_ros.io.writers import ResultWriter
 from fer_ros.model.errors import OutputError
 
 from .common import add_engine_args, engine_config, frame_rate
-from .signals import Stopped, deferred
 
 log = logging.getLogger("fer_ros.video")
 

@@ -62,6 +62,9 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise write_error(path, e) from None
 
 
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)  # one encoder: json.dumps with options builds one per call
+
+
 class JsonLines:
     """A JSON-lines output. Lines go straight to the file (no buffer), so a run stopped at any
     moment leaves every line it wrote; a line is on disk whole or not at all."""
@@ -77,7 +80,7 @@ class JsonLines:
 
     def write(self, row: dict) -> None:
         try:  # strict JSON: a NaN or an infinity is a bug upstream, never written as an invalid token
-            data = memoryview((json.dumps(row, allow_nan=False) + "\n").encode())
+            data = memoryview((_STRICT_JSON.encode(row) + "\n").encode())
         except ValueError:
             raise ValueError(f"{self.path}: a value is not a finite number (NaN or infinity): {row!r:.300}") from None
         fd = self._fd

@@ -45,8 +45,8 @@ MIN_FPS, MAX_FPS = 0.01, 1000.0
 DEFAULT_FPS = 30.0  # a video whose header has no usable rate
 # OpenCV reads index + 100 * k as "camera index with API preference k": 0-99 are plain cameras.
 MAX_CAMERA_INDEX = 99
-# Undecodable packets in a row after which a video of unknown length is taken to have ended
-# (10 s at 30 fps); with a known frame count, decoding is tried up to that count.
+# Undecodable packets in a row after which a video is taken to have ended (10 s at 30 fps; a
+# header's frame count, when it has one, ends it sooner, and a wrong huge count never holds it).
 MAX_BAD_IN_ROW = 300
 FIFO_WAIT = 60.0  # s to wait for a writer to send the first bytes into a FIFO
 OPEN_TIMEOUT = 60.0  # s for OpenCV to open a video or camera (it probes the stream)
@@ -173,8 +173,8 @@ def _video_frames(cap, name, fps: float, count: int | None, live: bool) -> Itera
     where ``read`` alone stopped at 226). Because the decoder reorders frames, the failures
     happen before the frames they lost come due; each lost frame is placed where its stamp is
     missing (a gap between two decoded stamps), so every decoded frame keeps its index in the
-    file. A run of failures reaching the header's frame count (or MAX_BAD_IN_ROW when it has
-    none) is the end of the stream."""
+    file. Failures past the header's frame count, or MAX_BAD_IN_ROW of them in a row, are the
+    end of the stream."""
     index = 0  # frames yielded, decoded or lost
     lost, in_row, skipped = 0, 0, 0  # failures not yet placed, failures in a row, lost frames yielded
     last: float | None = None  # stamp of the last decoded frame
@@ -184,7 +184,7 @@ def _video_frames(cap, name, fps: float, count: int | None, live: bool) -> Itera
             image = _read(cap)
             if image is None:
                 lost, in_row = lost + 1, in_row + 1
-                ended = live or (index + lost > count if count is not None else in_row >= MAX_BAD_IN_ROW)
+                ended = live or in_row >= MAX_BAD_IN_ROW or (count is not None and index + lost > count)
                 if ended:
                     break
                 continue

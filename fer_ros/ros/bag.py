@@ -44,7 +44,7 @@ import numpy as np
 from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
 from fer_ros.engine.images import BadFrame, as_bgr
 
-from .bag_input import messages, open_reader
+from .bag_io import messages, open_reader, open_writer
 from .bag_messages import (
     DEFAULT_NAMESPACE,
     build_message,
@@ -275,7 +275,7 @@ def run_bag(
     Setup errors (unknown topics, an existing ``out``) raise before anything is written; once
     running, an error or Ctrl-C still closes the output bag with everything written so far.
     """
-    from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
+    from rosbags.rosbag2 import StoragePlugin
     from tqdm import tqdm
 
     if storage not in STORAGES:
@@ -346,11 +346,7 @@ def run_bag(
         )
 
         plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-        try:
-            writer = Writer(out, version=BAG_VERSION, storage_plugin=plugin)
-            writer.open()
-        except WriterError as e:
-            raise OSError(str(e)) from None
+        writer = open_writer(out, plugin, BAG_VERSION)
         try:
             out_conns, added = {}, {}
             for conn in kept_conns:  # input connections that differ only by id share one output connection

@@ -1,10 +1,14 @@
-"""Reading an input bag with rosbags, where the bag may be damaged or truncated.
+"""Bag files where things go wrong: a damaged input bag, a stop signal while the output is written.
 
 rosbags raises its own errors, SQLite's and a few builtin ones on a damaged bag; here they
 become one ``UserError`` line naming the bag (at opening), or naming how far the bag was read
 (on the way: the bag runner's ``finally`` has then closed the output bag with everything
 before the damage). A message that opens but does not deserialise is the runner's business
 (counted and skipped).
+
+A stop signal (io.signals) takes effect between two messages, never while one is handled
+(an mcap record written in part would spoil its chunk), and never while the output bag is
+being opened (a bag opened is a bag closed, with its metadata).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import sqlite3
 import struct
 from pathlib import Path
 
+from fer_ros.io.signals import deferred, raise_pending
 from fer_ros.model.errors import UserError
 
 
@@ -51,14 +56,16 @@ def open_reader(inp: Path):
 
 
 def messages(reader, connections: list, inp: Path):
-    """``reader.messages`` that turns damage found on the way into one UserError line (the
-    runner's ``finally`` has then closed the output bag with everything before it)."""
+    """``reader.messages``, each one handled whole (the loop body runs inside ``deferred``: a stop
+    signal lands between two messages), damage found on the way turned into one UserError line
+    (the runner's ``finally`` has then closed the output bag with everything before it)."""
     damaged = _damaged_bag_errors()
-    messages = reader.messages(connections=connections)
+    items = reader.messages(connections=connections)
     count = 0
+    raise_pending()  # a signal that came while the output bag was opened
     while True:
         try:
-            item = next(messages)
+            item = next(items)
         except StopIteration:
             return
         except damaged as e:
@@ -67,4 +74,18 @@ def messages(reader, connections: list, inp: Path):
                 "the output bag holds the results of those"
             ) from None
         count += 1
-        yield item
+        with deferred():
+            yield item
+
+
+def open_writer(out: Path, storage_plugin, version: int):
+    """A rosbags Writer, opened whole: a stop signal during the open waits for the first message."""
+    from rosbags.rosbag2 import Writer, WriterError
+
+    writer = Writer(out, version=version, storage_plugin=storage_plugin)
+    try:
+        with deferred(raise_at_end=False):
+            writer.open()
+    except WriterError as e:
+        raise OSError(str(e)) from None
+    return writer

@@ -1,11 +1,15 @@
 """SIGINT and SIGTERM during a run: stop cleanly, close every output, exit 128 + the signal.
 
+Installed by the command line (``fer-ros video`` and ``fer-ros bag``); the runners below it
+(cli.video, ros.bag) mark where a signal must wait (``deferred``).
+
 While ``stop_signals()`` is active, either signal raises ``Stopped`` in the main thread. Where
 it is raised is chosen so that the outputs stay consistent:
 
 - while the run waits for input (a camera, a FIFO, the next file), at once;
 - while one frame is processed and written (inside ``deferred()``), at the end of that frame,
-  so frames.jsonl and the annotated video never disagree by half a frame.
+  so frames.jsonl and the annotated video never disagree by half a frame, and a bag record is
+  never written in part.
 
 The runner's ``finally`` then ends the stream (the engine closes open intervals with end
 reason "stream stopped"), finalises the video and the plot, and the command exits with
@@ -73,11 +77,12 @@ def stop_signals(enabled: bool = True) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def deferred() -> Iterator[None]:
+def deferred(raise_at_end: bool = True) -> Iterator[None]:
     """A stop signal arriving inside this block takes effect when it ends (no-op when no
     ``stop_signals`` is active, as when a library caller runs a front end). Once ``Stopped`` has
     been raised, later signals are noted and nothing more is raised: the outputs are closed in
-    such a block."""
+    such a block. ``raise_at_end=False``: the signal stays pending, for the next block's end or
+    ``raise_pending`` (when the code right after cannot take an exception yet)."""
     state = _active
     if state is None:
         yield
@@ -87,6 +92,13 @@ def deferred() -> Iterator[None]:
         yield
     finally:
         state.depth -= 1
-    if state.depth == 0 and state.pending is not None and not state.raised:
+    if raise_at_end:
+        raise_pending()
+
+
+def raise_pending() -> None:
+    """Raise ``Stopped`` now if a stop signal is pending (outside any deferred block)."""
+    state = _active
+    if state is not None and state.depth == 0 and state.pending is not None and not state.raised:
         state.raised = True
         raise Stopped(state.pending)
