@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from .common import add_engine_args, engine_config, positive_int
+from .common import add_engine_args, engine_config
 
 EVAL_VIDEOS = 40  # default size of the generated held-out set
 EVAL_DATASETS = ("generated", "fer2013", "ckplus", "oulu", "mmi", "casme2", "samm", "casme2lv", "segments")
@@ -132,7 +132,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument("--aligned", action="store_true", help="read the dataset's aligned face crops (where it has them)")
     p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--limit", type=positive_int, help="evaluate only the first N videos (fer2013: images)")
+    p.add_argument("--limit", type=int, help="evaluate only the first N videos (fer2013: images)")
     p.add_argument(
         "--split",
         default="PrivateTest",
@@ -141,7 +141,7 @@ def add_parser(sub) -> None:
     )
     p.add_argument(
         "--videos",
-        type=positive_int,
+        type=int,
         default=EVAL_VIDEOS,
         help=f"generated: number of held-out sequences (default {EVAL_VIDEOS}: a few minutes on 2 cores)",
     )
