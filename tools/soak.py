@@ -301,11 +301,8 @@ def node_soak(seconds: float, model: str, seed: int, rate: float) -> dict:
     start = next((f for n, f in figures if n >= WARMUP_FRAMES // 2), figures[0][1] if figures else None)
     start_frames = next((n for n, f in figures if f is start), 0)
     samples = [(n, f["rss_kb"]) for n, f in figures if n >= start_frames]
-    warnings = Counter(
-        line.split("]: ", 1)[-1].split(":")[0][:60]
-        for line in output.splitlines()
-        if "[WARN]" in line or "[ERROR]" in line
-    )
+    logged = [line for line in output.splitlines() if "[WARN]" in line or "[ERROR]" in line]
+    warnings = Counter(kind_of(line.split("]: ", 1)[-1]) for line in logged)
     return {
         "part": "node",
         "model": model,
