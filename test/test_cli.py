@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from fault_helpers import assert_one_line_error
 
 from fer_ros.cli import build_parser, main
 from fer_ros.io.media import MULTI_FACE_PHOTO, SHORT_FACE_CLIP, media_path
@@ -258,18 +259,87 @@ def test_errors_exit_2_with_a_clear_message(case, tmp_path):
     args, words = {
         "missing-input": (["video", tmp_path / "nope.mp4", "--model", "baseline"], "does not exist"),
         "missing-weights": (["video", short, "--weights", tmp_path / "none.safetensors"], "not found"),
-        "bad-parameter": (["video", short, "--model", "baseline", "--detect-every", "0"], "detect_every"),
+        "bad-parameter": (["video", short, "--model", "baseline", "--detect-every", "0"], "--detect-every"),
         "unreadable-video": (["video", cut, "--model", "baseline"], "cannot open"),
     }[case]
     proc = fer_ros(*args, "--out", tmp_path / "out", "-q")
-    assert proc.returncode == 2, proc.stderr
-    assert words in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert_one_line_error(proc, words)
 
 
 @pytest.mark.parametrize("args", [[], ["video"], ["video", "default"], ["nonsense"]])
-def test_usage_errors_exit_2(args, capsys):  # no command, no input, no --out, unknown command
+def test_usage_errors_exit_2_in_one_line(args, capsys):  # no command, no input, no --out, unknown command
     with pytest.raises(SystemExit) as exit_:
         main(args)
     assert exit_.value.code == 2
-    assert "usage:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and ": error:" in err and "--help" in err, err
+
+
+# The list of inputs that gave a traceback (exit 1), a hang or a silent NaN: each is one
+# line and exit status 2 now, before any model loads (a flag) or as soon as the input is looked at.
+BAD_FLAGS = {
+    "fps-inf": (["--fps", "inf"], "--fps"),
+    "fps-zero": (["--fps", "0"], "--fps"),
+    "fps-nan": (["--fps", "nan"], "--fps"),
+    "fps-negative": (["--fps", "-1"], "--fps"),
+    "fps-huge": (["--fps", "1e300"], "--fps"),
+    "fps-text": (["--fps", "fast"], "--fps"),
+    "device-tpu": (["--device", "tpu"], "--device"),
+    "max-faces-zero": (["--max-faces", "0"], "--max-faces"),
+    "lost-timeout-nan": (["--lost-timeout", "nan"], "--lost-timeout"),
+    "lost-timeout-inf": (["--lost-timeout", "inf"], "--lost-timeout"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FLAGS)
+def test_bad_numeric_and_device_flags_are_refused_at_parse_time(case, capsys, tmp_path):
+    flags, words = BAD_FLAGS[case]
+    with pytest.raises(SystemExit) as exit_:
+        main(["video", str(media_path(SHORT_FACE_CLIP)), "--out", str(tmp_path / "out"), *flags])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and f"argument {words}" in err, err
+    assert not (tmp_path / "out").exists(), "nothing is written for a refused command line"
+
+
+def test_bench_frames_zero_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--frames", "0"])
+    assert exit_.value.code == 2
+    assert "argument --frames: must be an integer >= 1" in capsys.readouterr().err
+
+
+CONFIGS = {
+    "missing": (None, "no such file"),
+    "not-yaml": ("fer_node:\n  ros__parameters: [1, 2\n", "not valid YAML at line"),
+    "a-list": ("- 1\n- 2\n", "ros__parameters"),
+    "no-section": ("fer_node:\n  model: baseline\n", "ros__parameters"),
+    "wrong-type": ("fer_node:\n  ros__parameters:\n    lost_timeout: abc\n", "lost_timeout must be a number"),
+    "flag-not-number": ("n:\n  ros__parameters:\n    spotter:\n      on_threshold: yes\n", "spotter.on_threshold"),
+    "out-of-range": ("fer_node:\n  ros__parameters:\n    max_faces: 0\n", "max_faces"),
+    "unknown": ("fer_node:\n  ros__parameters:\n    max_fcaes: 3\n", "unknown engine parameter"),
+    "device": ("fer_node:\n  ros__parameters:\n    device: tpu\n", "device must be"),
+    "binary": (b"\xff\xfe\x00garbage", "config"),
+}
+
+
+@pytest.mark.parametrize("case", CONFIGS)
+def test_bad_config_files_are_one_line(case, tmp_path, caplog):
+    text, words = CONFIGS[case]
+    path = tmp_path / "params.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    elif text is not None:
+        path.write_text(text)
+    rc = main(["video", str(media_path(SHORT_FACE_CLIP)), "--out", str(tmp_path / "out"), "--config", str(path)])
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert rc == 2 and len(errors) == 1, caplog.text
+    message = errors[0].getMessage()
+    assert "\n" not in message and words in message, message
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("index", ["7", "99", "100", "99999999999999999999"])
+def test_camera_that_does_not_exist_is_one_line(index, tmp_path):
+    proc = fer_ros("video", index, "--out", tmp_path / "out", "--model", "baseline", "-q", cwd=tmp_path)
+    assert_one_line_error(proc, "camera" if int(index) <= 99 else "not a camera index")

@@ -27,6 +27,7 @@ from ros_harness import (
 )
 
 require_ros()
+RUN_IN_FILE_ORDER = True  # the tests continue one stream on one node (conftest keeps this order)
 
 from fer_ros.engine.engine import Engine, EngineConfig  # noqa: E402
 from fer_ros.io.media import SHORT_FACE_CLIP  # noqa: E402

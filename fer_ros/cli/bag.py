@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from .common import add_engine_args, engine_config
+from .common import add_engine_args, domain_id, engine_config
 
 log = logging.getLogger("fer_ros.bag")
 
@@ -53,7 +53,9 @@ def add_parser(sub) -> None:
         "use_sim_time), replay the frames into it frame by frame and record what it publishes "
         "(needs the ROS 2 build: make ros; run through tools/with_ros.sh)",
     )
-    p.add_argument("--domain-id", type=int, help="ROS_DOMAIN_ID for --through-node (default: a random one, 1-100)")
+    p.add_argument(
+        "--domain-id", type=domain_id, help="ROS_DOMAIN_ID for --through-node (default: a random one, 1-100)"
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_engine_args(p)
     p.set_defaults(func=run)

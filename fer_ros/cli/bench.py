@@ -33,6 +33,8 @@ from fer_ros.engine.config import MODELS
 from fer_ros.io.media import DEFAULT_INPUT, media_path
 from fer_ros.model.expression import DEFAULT_MODEL, load_cnn
 
+from .common import device, positive_int
+
 SIZE = (640, 480)
 FACES = (1, 2, 4, 8)
 GRIDS = {1: (1, 1), 2: (2, 1), 4: (2, 2), 8: (4, 2)}  # columns x rows of tiles
@@ -198,8 +200,8 @@ def add_parser(sub) -> None:
         "frames/s and per-stage milliseconds, the floor of its bare parts (detectors, tracking "
         "mesh, CNN batch) and their ratio. Asserts nothing.",
     )
-    p.add_argument("--frames", type=int, default=150, help="frames per scene (after warm-up)")
-    p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
+    p.add_argument("--frames", type=positive_int, default=150, help="frames per scene (after warm-up)")
+    p.add_argument("--device", type=device, default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
     p.add_argument("--model", choices=MODELS, default="recurrent")
     p.add_argument("--weights", help="model file (.safetensors)")
     p.add_argument("--faces", type=int, nargs="+", default=list(FACES), choices=FACES, help="scenes to measure")
@@ -208,8 +210,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.frames < 1:
-        raise ValueError(f"--frames must be >= 1, got {args.frames}")
     report = run_bench(args.frames, args.device, args.model, args.weights, tuple(args.faces))
     if args.json:
         with open(args.json, "w") as f:

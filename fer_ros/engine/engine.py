@@ -41,11 +41,13 @@ from .images import BadFrame, as_bgr, fit_max_side
 from .predictors import FramewisePredictor, RecurrentPredictor, resolve_device
 from .results import FaceResult, Features, FrameResult
 from .spotter import END_FACE_LOST, END_STREAM_STOPPED, END_TIME_JUMP, IntervalEvent, Spotter
+from .throttle import Throttle
 from .tracker import Tracker
 
 log = logging.getLogger("fer_ros.engine")
 
 STAGES = ("decode", "detect", "align", "cnn", "recurrent", "spotter")
+BACKWARD_WARN_PERIOD = 5.0  # s between two "stamp went backwards" warnings (a looping bag warns once per period)
 
 
 class Engine:
@@ -90,6 +92,7 @@ class Engine:
         self._last_stamp: float | None = None
         self._seen_last: list[int] = []  # ids matched in the previous frame
         self._schedule = DetectionSchedule(self.cfg.detect_every)
+        self._backward_warnings = Throttle(BACKWARD_WARN_PERIOD)
         self._timings: dict[str, float] = defaultdict(float)  # seconds per stage, summed
 
     # -- what a front end may read ------------------------------------------------------
@@ -196,9 +199,14 @@ class Engine:
             stamp = self._frame_index / self.cfg.default_fps
         events: list[IntervalEvent] = []
         if self._last_stamp is not None and stamp < self._last_stamp:
-            log.warning(
-                "stamp went backwards (%.3f s -> %.3f s, e.g. a bag loop): ending all faces", self._last_stamp, stamp
-            )
+            held = self._backward_warnings.due()
+            if held is not None:
+                log.warning(
+                    "stamp went backwards (%.3f s -> %.3f s, e.g. a bag loop): ending all faces%s",
+                    self._last_stamp,
+                    stamp,
+                    f" ({held} more time(s) since the last warning)" if held else "",
+                )
             events += self.reset(END_TIME_JUMP)
         t0 = time.perf_counter()
         try:
@@ -239,8 +247,8 @@ class Engine:
             results.append(
                 FaceResult(
                     id=fid,
-                    box=face.box / scale,
-                    scores=pred.probs[k].copy(),
+                    box=tuple(float(v) for v in face.box / scale),
+                    scores=tuple(float(p) for p in pred.probs[k]),
                     label=CLASS_NAMES[top],
                     confidence=float(pred.probs[k, top]),
                     intensity=float(pred.intensity[k]),

@@ -21,22 +21,18 @@ CLASS_COLORS = {
 }
 
 
-def plot_timeline(history: dict, intervals: list[dict], path: Path) -> Path:
-    """Per face: class scores over time, intensity dashed, spotted intervals shaded."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ids = sorted(history)
+def plot_timeline(series: dict[int, dict[str, np.ndarray]], intervals: list[dict], out) -> None:
+    """Per face: class scores over time, intensity dashed, spotted intervals shaded. ``series``:
+    face id -> {"t": (n,), "scores": (n, 7), "intensity": (n,)}; ``out``: a path or a binary file."""
+    plt = _pyplot()
+    ids = sorted(series)
     fig, axes = plt.subplots(len(ids), 1, figsize=(11, 2.6 * len(ids) + 0.6), squeeze=False, sharex=True)
     for ax, fid in zip(axes[:, 0], ids):
-        t = np.array([h[0] for h in history[fid]])
-        scores = np.stack([h[1] for h in history[fid]])
+        t, scores = series[fid]["t"], series[fid]["scores"]
         for k, name in enumerate(CLASS_NAMES):
             b, g, r = CLASS_COLORS[name]
             ax.plot(t, scores[:, k], color=(r / 255, g / 255, b / 255), lw=1.2, label=name)
-        ax.plot(t, [h[2] for h in history[fid]], "k--", lw=1, label="intensity")
+        ax.plot(t, series[fid]["intensity"], "k--", lw=1, label="intensity")
         for iv in intervals:
             if iv["id"] == fid and iv["onset_stamp"] is not None and iv["offset_stamp"] is not None:
                 b, g, r = CLASS_COLORS[iv["label"]]
@@ -47,9 +43,8 @@ def plot_timeline(history: dict, intervals: list[dict], path: Path) -> Path:
     axes[0, 0].legend(ncol=8, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, 1.38))
     axes[-1, 0].set_xlabel("time (s)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(out, dpi=110, format="png")
     plt.close(fig)
-    return path
 
 
 def _pyplot():

@@ -119,7 +119,7 @@ class FeatureExtractor:
             if not result.faces:
                 continue
             k = max(range(len(result.faces)), key=lambda j: result.faces[j].box[2] * result.faces[j].box[3])
-            box = result.faces[k].box
+            box = np.asarray(result.faces[k].box)
             if face_center is not None:
                 centre = box[:2] + box[2:] / 2
                 if np.linalg.norm(centre - face_center[t]) > 0.3 * max(box[2], box[3]):

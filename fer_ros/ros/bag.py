@@ -44,6 +44,7 @@ import numpy as np
 from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
 from fer_ros.engine.images import BadFrame, as_bgr
 
+from .bag_io import messages, open_reader, open_writer
 from .bag_messages import (
     DEFAULT_NAMESPACE,
     build_message,
@@ -274,9 +275,7 @@ def run_bag(
     Setup errors (unknown topics, an existing ``out``) raise before anything is written; once
     running, an error or Ctrl-C still closes the output bag with everything written so far.
     """
-    from rosbags.highlevel import AnyReader
-    from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
-    from rosbags.typesys import Stores, get_typestore
+    from rosbags.rosbag2 import StoragePlugin
     from tqdm import tqdm
 
     if storage not in STORAGES:
@@ -299,7 +298,7 @@ def run_bag(
     store = output_typestore()
 
     started = time.perf_counter()
-    with AnyReader([inp], default_typestore=get_typestore(Stores.ROS2_JAZZY)) as reader:
+    with open_reader(inp) as reader:
         by_topic: dict[str, list] = {}
         for conn in reader.connections:
             by_topic.setdefault(conn.topic, []).append(conn)
@@ -347,11 +346,7 @@ def run_bag(
         )
 
         plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-        try:
-            writer = Writer(out, version=BAG_VERSION, storage_plugin=plugin)
-            writer.open()
-        except WriterError as e:
-            raise OSError(str(e)) from None
+        writer = open_writer(out, plugin, BAG_VERSION)
         try:
             out_conns, added = {}, {}
             for conn in kept_conns:  # input connections that differ only by id share one output connection
@@ -380,7 +375,7 @@ def run_bag(
             warned_shared: set[tuple[str, str]] = set()
             bar = tqdm(total=sum(c.msgcount for c in read), disable=not progress, unit="msg", desc="fer-ros bag")
             try:
-                for conn, bag_time, raw in reader.messages(connections=read):
+                for conn, bag_time, raw in messages(reader, read, inp):
                     bar.update(1)
                     if conn.id in out_conns:
                         writer.write(out_conns[conn.id], bag_time, raw)
