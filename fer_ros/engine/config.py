@@ -15,7 +15,7 @@ from .spotter import SpotterConfig
 MODELS = ("recurrent", "baseline")
 # Settings a running engine cannot take (they choose its models or its front end): a change
 # needs a new Engine; Engine.reconfigure applies every other one between two frames.
-REBUILD = ("model", "weights", "device", "max_faces", "min_detection_confidence")
+REBUILD = ("model", "weights", "device", "max_faces", "min_detection_confidence", "front_threads")
 
 
 @dataclass
@@ -38,6 +38,9 @@ class EngineConfig:
     # worker threads fight MediaPipe's for the cores (measured: CNN 4 ms with 1 thread,
     # >200 ms with 2 threads interleaved with MediaPipe on a loaded 2-core machine).
     cpu_threads: int = 1
+    # Followed faces meshed in parallel (MediaPipe releases the GIL): 2 uses both cores of a
+    # small robot computer; 1 keeps everything on the calling thread.
+    front_threads: int = 2
     spotter: SpotterConfig = field(default_factory=SpotterConfig)
 
     @classmethod
@@ -69,7 +72,7 @@ class EngineConfig:
     def validate(self) -> None:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        for name in ("max_faces", "detect_every", "max_side", "cpu_threads"):
+        for name in ("max_faces", "detect_every", "max_side", "cpu_threads", "front_threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

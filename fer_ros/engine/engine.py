@@ -81,6 +81,7 @@ class Engine:
             self.cfg.max_faces,
             self.cfg.min_detection_confidence,
             self.cfg.aligned,
+            self.cfg.front_threads,
         )
         self._tracker = Tracker(
             self.cfg.iou_threshold, self.cfg.lost_timeout, ids=ids if ids is not None else itertools.count(1)

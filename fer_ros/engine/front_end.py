@@ -16,6 +16,7 @@ differently from the ones it sees at run time:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -66,15 +67,21 @@ class FrontEnd:
         max_faces: int = 8,
         min_detection_confidence: float = 0.5,
         aligned: bool = False,
+        threads: int = 1,
     ):
         self.crop_size = crop_size
         self.equalize = equalize
         self.max_faces = max_faces
         self.aligned = aligned
         self._landmarker = FaceLandmarker(max_faces, min_detection_confidence)
+        # Followed faces are meshed in parallel: each has its own MediaPipe graph, and MediaPipe
+        # releases the GIL while it runs, so two faces use two cores.
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fer-mesh") if threads > 1 else None
 
     def close(self) -> None:
-        """Free MediaPipe's graphs now rather than at garbage collection."""
+        """Free MediaPipe's graphs (and the meshing threads) now rather than at garbage collection."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
         self._landmarker.close()
 
     def faces(self, rgb: np.ndarray) -> list[Face]:
@@ -92,13 +99,13 @@ class FrontEnd:
         followed face covers. Returns (faces, the id each was followed from or None)."""
         if self.aligned:
             return [self._landmarker.process_aligned(rgb)], [None]
-        faces: list[Face] = []
-        ids: list[int | None] = []
-        for fid, box in followed.items():
-            face = self._landmarker.track(rgb, fid, box)
-            if face is not None:
-                faces.append(face)
-                ids.append(fid)
+        keys = list(followed)
+        if self._pool is not None and len(keys) > 1:
+            found = list(self._pool.map(lambda fid: self._landmarker.track(rgb, fid, followed[fid]), keys))
+        else:
+            found = [self._landmarker.track(rgb, fid, followed[fid]) for fid in keys]
+        faces = [f for f in found if f is not None]
+        ids: list[int | None] = [fid for fid, f in zip(keys, found) if f is not None]
         if schedule.due(following=bool(followed), lost=len(faces) < len(followed)):
             new = [
                 f

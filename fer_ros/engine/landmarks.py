@@ -19,7 +19,9 @@ Graphs are pooled: a face that ends gives its graph back (reset) for the next on
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -70,8 +72,9 @@ class FaceLandmarker:
 
         self._mp = mp
         self._mesh_confidence = min_mesh_confidence
-        self._tracking: dict[int, object] = {}  # face key -> its tracking-mode face-mesh graph
-        self._spare: list = []  # graphs of faces that ended, reset, ready for the next face
+        self._tracking: dict[int, Any] = {}  # face key -> its tracking-mode face-mesh graph (mediapipe: untyped)
+        self._spare: list[Any] = []  # graphs of faces that ended, reset, ready for the next face
+        self._lock = threading.Lock()
         self.max_faces = max_faces
         self._detectors = [
             mp.solutions.face_detection.FaceDetection(
@@ -135,6 +138,10 @@ class FaceLandmarker:
         return pts
 
     def _graph(self, key: int):
+        with self._lock:  # faces are meshed in parallel threads: one graph per face, handed out once
+            return self._graph_locked(key)
+
+    def _graph_locked(self, key: int):
         if key not in self._tracking:
             self._tracking[key] = (
                 self._spare.pop()

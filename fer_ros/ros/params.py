@@ -57,6 +57,10 @@ ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
     "max_side": ("larger frames are scaled down to this longer side before detection", _irange(16, 16384)),
     "default_fps": ("frame rate assumed for images with a zero stamp", _frange(0.01, 1000.0)),
     "cpu_threads": ("torch threads on CPU (1 leaves the cores to MediaPipe)", _irange(1, 256)),
+    "front_threads": (
+        "followed faces meshed in parallel threads (MediaPipe releases the GIL). A change rebuilds the engines.",
+        _irange(1, 64),
+    ),
     "spotter.on_threshold": ("expression activity that opens an interval...", _frange(0.0, 1.0)),
     "spotter.confirm_frames": ("...for this many frames in a row (event 'started')", _irange(1, 1000)),
     "spotter.off_threshold": ("activity below which an interval closes (<= on_threshold)...", _frange(0.0, 1.0)),
