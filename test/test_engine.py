@@ -470,3 +470,35 @@ def test_engine_encodes_faces_with_the_backbone_stored_in_the_model(clip_frames,
     np.testing.assert_allclose(feats["baseline"].appearance, own, atol=1e-4, rtol=1e-4)
     np.testing.assert_allclose(feats["shipped"].appearance, stock, atol=1e-4, rtol=1e-4)
     assert not np.allclose(own, stock, atol=1e-3)
+
+
+# ------------------------------------------------------------------ several cameras, one batch
+
+
+def test_a_group_batches_cameras_without_changing_what_they_compute(clip_frames, engine_model):
+    """Two cameras through an EngineGroup (one CNN call and one recurrent step per round for both)
+    give the results two lone engines give, ids unique across the cameras."""
+    from fer_ros.engine.group import EngineGroup
+
+    a, stamps = clip_frames(SHORT_FACE_CLIP)
+    b = [np.ascontiguousarray(f[:, ::-1]) for f in a]  # the other camera: the clip mirrored
+    n = 20
+    cfg = EngineConfig(model=engine_model)
+    with Engine(cfg) as one, Engine(cfg) as two:
+        alone = [(one.process(a[k], stamps[k]), two.process(b[k], stamps[k])) for k in range(n)]
+    with EngineGroup(cfg, streams=2) as group:
+        calls = []
+        encoder = group.models.encoder
+        real = encoder.__call__
+        group.models.encoder = lambda crops: calls.append(len(crops)) or real(crops)
+        together = [group.process([(0, a[k], stamps[k]), (1, b[k], stamps[k])]) for k in range(n)]
+    assert len(calls) == n and max(calls) == 2  # one CNN call a round, both cameras' faces in it
+    ids = set()
+    for (ra, rb), (ga, gb) in zip(alone, together):
+        for r, g in ((ra, ga), (rb, gb)):
+            assert len(r.faces) == len(g.faces) == 1
+            np.testing.assert_allclose(r.faces[0].scores, g.faces[0].scores, atol=1e-5)
+            assert r.faces[0].label == g.faces[0].label and r.faces[0].phase == g.faces[0].phase
+            assert abs(r.faces[0].intensity - g.faces[0].intensity) < 1e-5
+        ids |= {ga.faces[0].id, gb.faces[0].id}
+    assert len(ids) == 2  # one face per camera, ids unique across them

@@ -24,21 +24,21 @@ import logging
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
 from fer_ros.model.backbone import DEFAULT_BACKBONE
 from fer_ros.model.classes import CLASS_NAMES
 
 from .config import REBUILD, EngineConfig
-from .features import AppearanceEncoder, geometry_of, to_gray
+from .features import geometry_of, to_gray
 from .front_end import DetectionSchedule, FrontEnd
 from .geometry import GEOMETRY_DIM, RunningNeutral
 from .images import BadFrame, as_bgr, fit_max_side
-from .predictors import FramewisePredictor, RecurrentPredictor, resolve_device
+from .models import Models
 from .results import FaceResult, Features, FrameResult
 from .spotter import END_FACE_LOST, END_STREAM_STOPPED, END_TIME_JUMP, IntervalEvent, Spotter
 from .throttle import Throttle
@@ -56,25 +56,28 @@ class Engine:
     cfg: the settings (validated here). ids: where new face ids come from; pass one shared
     iterator (``itertools.count(1)``) to the engines of several cameras for ids unique across
     them. keep_features: attach what the models were fed to every result (evaluation checks
-    that streaming equals a batch forward; dataset building stores it).
+    that streaming equals a batch forward; dataset building stores it). models: networks
+    shared with other engines (``group.EngineGroup`` batches several cameras through them).
     """
 
     def __init__(
-        self, cfg: EngineConfig | None = None, *, ids: Iterator[int] | None = None, keep_features: bool = False
+        self,
+        cfg: EngineConfig | None = None,
+        *,
+        ids: Iterator[int] | None = None,
+        keep_features: bool = False,
+        models: Models | None = None,
     ):
         self.cfg = cfg or EngineConfig()
         self.cfg.validate()
-        self.device = resolve_device(self.cfg.device)
-        if self.device.type == "cpu":
-            torch.set_num_threads(self.cfg.cpu_threads)  # process-wide: see EngineConfig.cpu_threads
-        self._predictor = (
-            RecurrentPredictor(self.cfg.weights, self.device)
-            if self.cfg.model == "recurrent"
-            else FramewisePredictor(self.cfg.weights, self.device)
-        )
-        # Faces are encoded with the predictor's own backbone: for a recurrent model, the one it
-        # was trained on (stored in its file).
-        self._encoder = AppearanceEncoder(self.device, cnn=self._predictor.cnn)
+        self._models = models or Models(self.cfg)
+        if self._models.key[:2] != (self.cfg.model, self.cfg.weights):
+            raise ValueError(
+                f"shared models are {self._models.key[:2]}, this engine's config asks for "
+                f"{(self.cfg.model, self.cfg.weights)}"
+            )
+        self.device = self._models.device
+        self._predictor, self._encoder = self._models.predictor, self._models.encoder
         self._front = FrontEnd(
             self._encoder.crop_size,
             self._encoder.equalize,
@@ -165,7 +168,6 @@ class Engine:
         events = []
         for track in self._tracker.end_all():
             events += self._end(track.id, reason)
-        self._predictor.reset()
         self._last_stamp = None
         self._seen_last = []
         self._schedule.reset()
@@ -195,10 +197,15 @@ class Engine:
     # -- one frame --------------------------------------------------------------------------
     def process(self, frame, stamp: float | None = None) -> FrameResult:
         """Process one frame (grey, BGR or BGRA array). ``stamp`` in seconds; None: index / default_fps."""
+        return run_models(self._models, [(self, self._front_stage(frame, stamp))])[0]
+
+    def _front_stage(self, frame, stamp: float | None) -> _Frame:
+        """Everything before the networks: checks, faces, ids, crops, geometry. Faces that end are
+        only listed here; the model stage closes them (their state lives with the models)."""
         self._frame_index += 1
         if stamp is None:
             stamp = self._frame_index / self.cfg.default_fps
-        events: list[IntervalEvent] = []
+        fr = _Frame(self._frame_index, stamp)
         if self._last_stamp is not None and stamp < self._last_stamp:
             held = self._backward_warnings.due()
             if held is not None:
@@ -208,47 +215,54 @@ class Engine:
                     stamp,
                     f" ({held} more time(s) since the last warning)" if held else "",
                 )
-            events += self.reset(END_TIME_JUMP)
+            fr.ended += [(t.id, END_TIME_JUMP) for t in self._tracker.end_all()]
+            self._last_stamp = None
+            self._seen_last = []
+            self._schedule.reset()
         t0 = time.perf_counter()
         try:
-            bgr, scale = fit_max_side(as_bgr(frame), self.cfg.max_side)
+            bgr, fr.scale = fit_max_side(as_bgr(frame), self.cfg.max_side)
         except BadFrame as e:
             log.warning("frame %d skipped: %s", self._frame_index, e)
-            return FrameResult(self._frame_index, stamp, [], events, error=str(e))
+            fr.error = str(e)
+            return fr
         self._last_stamp = stamp
         rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         t1 = time.perf_counter()
         followed = {i: self._tracker.tracks[i].box for i in self._seen_last if i in self._tracker.tracks}
-        faces, known = self._front.follow(rgb, followed, self._schedule)
+        fr.faces, known = self._front.follow(rgb, followed, self._schedule)
         t2 = time.perf_counter()
+        fr.ids, ended = self._tracker.update([f.box for f in fr.faces], stamp, known)
+        fr.ended += [(t.id, END_FACE_LOST) for t in ended]
+        self._seen_last = fr.ids
+        fr.crops = self._front.crops(to_gray(bgr), fr.faces)
+        if fr.faces:
+            fr.geometry = np.stack(
+                [geometry_of(f, self._neutrals.setdefault(i, RunningNeutral())) for f, i in zip(fr.faces, fr.ids)]
+            )
+        fr.seconds = [t1 - t0, t2 - t1, time.perf_counter() - t2]
+        return fr
 
-        ids, ended = self._tracker.update([f.box for f in faces], stamp, known)
-        for track in ended:
-            events += self._end(track.id, END_FACE_LOST)
-        self._seen_last = ids
-        crops = self._front.crops(to_gray(bgr), faces)
-        geometry = (
-            np.stack([geometry_of(f, self._neutrals.setdefault(i, RunningNeutral())) for f, i in zip(faces, ids)])
-            if faces
-            else np.zeros((0, GEOMETRY_DIM), np.float32)
-        )
-        t3 = time.perf_counter()
-        appearance = self._encoder(crops)
-        t4 = time.perf_counter()
-        pred = self._predictor(ids, appearance, geometry)
-        t5 = time.perf_counter()
+    def _close_ended(self, fr: _Frame) -> list[IntervalEvent]:
+        events: list[IntervalEvent] = []
+        for fid, reason in fr.ended:
+            events += self._end(fid, reason)
+        return events
 
+    def _results(self, fr: _Frame, pred, appearance, events: list[IntervalEvent], seconds: list[float]) -> FrameResult:
+        """The model stage's per-engine end: spotters, face results, timings."""
+        t0 = time.perf_counter()
         results = []
-        for k, (face, fid) in enumerate(zip(faces, ids)):
+        for k, (face, fid) in enumerate(zip(fr.faces, fr.ids)):
             spotter = self._spotters.setdefault(fid, Spotter(fid, self.cfg.spotter))
             events += spotter.update(
-                self._frame_index, stamp, float(pred.activity[k]), float(pred.intensity[k]), pred.probs[k]
+                fr.index, fr.stamp, float(pred.activity[k]), float(pred.intensity[k]), pred.probs[k]
             )
             top = int(np.argmax(pred.probs[k]))
             results.append(
                 FaceResult(
                     id=fid,
-                    box=tuple(float(v) for v in face.box / scale),
+                    box=tuple(float(v) for v in face.box / fr.scale),
                     scores=tuple(float(p) for p in pred.probs[k]),
                     label=CLASS_NAMES[top],
                     confidence=float(pred.probs[k, top]),
@@ -257,11 +271,52 @@ class Engine:
                     phase=spotter.phase,
                 )
             )
-        t6 = time.perf_counter()
-        for stage, dt in zip(STAGES, (t1 - t0, t2 - t1, t3 - t2, t4 - t3, t5 - t4, t6 - t5)):
+        for stage, dt in zip(STAGES, [*fr.seconds, *seconds, time.perf_counter() - t0]):
             self._timings[stage] += dt
-        features = Features(crops, appearance.detach().float().cpu().numpy(), geometry) if self._keep_features else None
-        return FrameResult(self._frame_index, stamp, results, events, features=features)
+        features = None
+        if self._keep_features and fr.error is None:
+            features = Features(fr.crops, appearance.detach().float().cpu().numpy(), fr.geometry)
+        return FrameResult(fr.index, fr.stamp, results, events, error=fr.error, features=features)
+
+
+@dataclass
+class _Frame:
+    """One frame after the front stage, waiting for the model stage."""
+
+    index: int
+    stamp: float
+    scale: float = 1.0
+    faces: list = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)
+    crops: np.ndarray = field(default_factory=lambda: np.zeros((0, 1, 1), np.uint8))
+    geometry: np.ndarray = field(default_factory=lambda: np.zeros((0, GEOMETRY_DIM), np.float32))
+    ended: list[tuple[int, str]] = field(default_factory=list)  # (face id, end reason): close first
+    error: str | None = None  # why the frame was skipped
+    seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # decode, detect, align
+
+
+def run_models(models: Models, items: list[tuple[Engine, _Frame]]) -> list[FrameResult]:
+    """The model stage of frames of one or several engines sharing ``models``: faces that ended are
+    closed, then ONE CNN call and ONE recurrent step for every face of every frame, then each
+    engine's spotters. The networks' time is shared out by faces."""
+    events = [engine._close_ended(fr) for engine, fr in items]
+    crops = [fr.crops for _, fr in items if len(fr.ids)]
+    ids = [i for _, fr in items for i in fr.ids]
+    t0 = time.perf_counter()
+    appearance = models.encoder(np.concatenate(crops) if crops else np.zeros((0, 1, 1), np.uint8))
+    t1 = time.perf_counter()
+    geometry = np.concatenate([fr.geometry for _, fr in items]) if items else np.zeros((0, GEOMETRY_DIM))
+    pred = models.predictor(ids, appearance, geometry)
+    t2 = time.perf_counter()
+    out, start = [], 0
+    share = 1.0 / max(len(ids), 1)
+    for (engine, fr), ev in zip(items, events):
+        n = len(fr.ids)
+        part = slice(start, start + n)
+        weight = n * share if ids else 1.0 / len(items)
+        out.append(engine._results(fr, pred.rows(part), appearance[part], ev, [(t1 - t0) * weight, (t2 - t1) * weight]))
+        start += n
+    return out
 
 
 def _sha256(path) -> str:

@@ -30,6 +30,10 @@ class Predictions:
     intensity: np.ndarray  # (N,) 0..1
     activity: np.ndarray  # (N,) 0..1
 
+    def rows(self, part: slice) -> Predictions:
+        """The faces ``part`` of a batch (the faces of one engine's frame)."""
+        return Predictions(self.probs[part], self.intensity[part], self.activity[part])
+
 
 def _host(x: torch.Tensor) -> np.ndarray:
     return x.detach().float().cpu().numpy()

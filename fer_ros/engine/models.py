@@ -1,0 +1,30 @@
+"""The networks of an engine, in one object several engines can share.
+
+``Models(cfg)`` resolves the device, loads the predictor (the recurrent model, or the
+frame-wise baseline) and the appearance encoder with the predictor's own backbone (for a
+recurrent model, the one stored in its file). Engines that share one ``Models`` (one per
+camera, ``group.EngineGroup``) put all their faces through one CNN call and one recurrent
+step; their face ids must then be unique across them (one shared id counter).
+"""
+
+from __future__ import annotations
+
+import torch
+
+from .config import EngineConfig
+from .features import AppearanceEncoder
+from .predictors import FramewisePredictor, RecurrentPredictor, resolve_device
+
+
+class Models:
+    def __init__(self, cfg: EngineConfig):
+        self.device = resolve_device(cfg.device)
+        if self.device.type == "cpu":
+            torch.set_num_threads(cfg.cpu_threads)  # process-wide: see EngineConfig.cpu_threads
+        self.predictor: RecurrentPredictor | FramewisePredictor = (
+            RecurrentPredictor(cfg.weights, self.device)
+            if cfg.model == "recurrent"
+            else FramewisePredictor(cfg.weights, self.device)
+        )
+        self.encoder = AppearanceEncoder(self.device, cnn=self.predictor.cnn)
+        self.key = (cfg.model, cfg.weights, str(self.device))  # engines sharing them must agree on these
