@@ -192,6 +192,46 @@ def run_bench(frames: int = 150, device: str = "auto", model: str = "recurrent",
     return report
 
 
+STREAM_FPS = 30.0  # each stream is a 30 Hz camera: a round of K frames must take at most 1/30 s
+
+
+def run_streams(
+    max_streams: int, frames: int = 90, device: str = "auto", model: str = "recurrent", weights=None
+) -> dict:
+    """K concurrent 640x480 one-face streams through one EngineGroup (one batched CNN call and
+    recurrent step per round), K = 1, 2, 4, ... up to ``max_streams``: p50 / p95 latency of a round
+    (every stream's frame processed) and whether K streams keep up with 30 Hz (p95 <= 1/30 s)."""
+    from fer_ros.engine.group import EngineGroup
+
+    clip = read_clip(frames + 37 * 64 + 1)
+    one_face = scene(clip, 1, frames + 37 * 64)
+    cfg = EngineConfig(model=model, weights=weights, device=device)
+    rows, k = [], 1
+    print(f"streams: 640x480 at {STREAM_FPS:.0f} Hz each through one batched model, {frames} rounds")
+    while k <= max_streams:
+        with EngineGroup(cfg, streams=k) as group:
+            lat = []
+            for i in range(frames + WARMUP):
+                t0 = time.perf_counter()
+                group.process([(s, one_face[i + 37 * s], i / STREAM_FPS) for s in range(k)])
+                if group.models.device.type == "cuda":
+                    torch.cuda.synchronize()
+                if i >= WARMUP:
+                    lat.append(1000 * (time.perf_counter() - t0))
+        p50, p95 = float(np.percentile(lat, 50)), float(np.percentile(lat, 95))
+        keeps = p95 <= 1000 / STREAM_FPS
+        rows.append({"streams": k, "p50_ms": p50, "p95_ms": p95, "keeps_up": keeps})
+        print(
+            f"  {k:3d} streams: round p50 {p50:6.1f} ms, p95 {p95:6.1f} ms, {'keeps up' if keeps else 'falls behind'}"
+        )
+        if not keeps:
+            break
+        k *= 2
+    best = max((r["streams"] for r in rows if r["keeps_up"]), default=0)
+    print(f"largest number of streams that keeps up: {best}")
+    return {"streams": rows, "max_streams_keeping_up": best}
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser(
         "bench",
@@ -206,11 +246,21 @@ def add_parser(sub) -> None:
     p.add_argument("--weights", help="model file (.safetensors)")
     p.add_argument("--faces", type=int, nargs="+", default=list(FACES), choices=FACES, help="scenes to measure")
     p.add_argument("--json", metavar="FILE", help="also write every figure to FILE (JSON)")
+    p.add_argument(
+        "--streams",
+        type=positive_int,
+        metavar="K",
+        help="instead: up to K concurrent 30 Hz streams through one batched model (K = 1, 2, 4, ...); "
+        "the largest that keeps up and the p50 / p95 latency of a round",
+    )
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    report = run_bench(args.frames, args.device, args.model, args.weights, tuple(args.faces))
+    if args.streams:
+        report = run_streams(args.streams, min(args.frames, 90), args.device, args.model, args.weights)
+    else:
+        report = run_bench(args.frames, args.device, args.model, args.weights, tuple(args.faces))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(report, f, indent=1)
