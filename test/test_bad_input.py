@@ -243,11 +243,11 @@ class _StopAt(Engine):
     stop_at = 5
     seen = 0
 
-    def process(self, frame, stamp=None):
+    def complete(self, prepared):  # the main thread's stage (the reader thread prepares)
         if self.seen == self.stop_at:
             raise KeyboardInterrupt
         self.seen += 1
-        return super().process(frame, stamp)
+        return super().complete(prepared)
 
 
 def test_interrupted_run_keeps_what_it_wrote(tmp_path):

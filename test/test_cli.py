@@ -243,7 +243,7 @@ def test_help_of_every_subcommand(command, capsys):
     assert out.startswith(f"usage: fer-ros {command}")
     words = {
         "video": ["--out", "--stills", "--aligned", "--model", "--detect-every", "--lost-timeout"],
-        "bench": ["--frames", "--devices", "--detect-every"],
+        "bench": ["--frames", "--device", "--streams", "--faces"],
         "train": ["--out", "config"],
     }.get(command, ["--model"])
     for word in words:

@@ -478,7 +478,7 @@ def test_engine_encodes_faces_with_the_backbone_stored_in_the_model(clip_frames,
 def test_a_group_batches_cameras_without_changing_what_they_compute(clip_frames, engine_model):
     """Two cameras through an EngineGroup (one CNN call and one recurrent step per round for both)
     give the results two lone engines give, ids unique across the cameras."""
-    from fer_ros.engine.group import EngineGroup
+    from fer_ros.engine import EngineGroup
 
     a, stamps = clip_frames(SHORT_FACE_CLIP)
     b = [np.ascontiguousarray(f[:, ::-1]) for f in a]  # the other camera: the clip mirrored
@@ -502,3 +502,30 @@ def test_a_group_batches_cameras_without_changing_what_they_compute(clip_frames,
             assert abs(r.faces[0].intensity - g.faces[0].intensity) < 1e-5
         ids |= {ga.faces[0].id, gb.faces[0].id}
     assert len(ids) == 2  # one face per camera, ids unique across them
+
+
+def test_front_stage_in_a_reader_thread_computes_what_process_does(clip_frames, run_clip, engine_model):
+    """The video CLI's pipeline: Prefetch runs ``prepare`` (faces, crops) in its thread while this
+    thread ``complete``s the previous frames. Same results and intervals as ``process``, also when
+    the face leaves and its track ends mid-stream."""
+    from fer_ros.io.sources import Frame, Prefetch
+
+    frames, stamps = clip_frames(FACE_LEAVES_CLIP)
+    serial = run_clip(FACE_LEAVES_CLIP, engine_model)
+    source = (Frame(k, stamp, image, f"frame {k}") for k, (image, stamp) in enumerate(zip(frames, stamps)))
+    with Engine(EngineConfig(model=engine_model)) as engine:
+        with Prefetch(source, prepare=lambda f: engine.prepare(f.image, f.stamp)) as pipeline:
+            piped = [engine.complete(prepared) for _, prepared in pipeline]
+        left = engine.tracked_ids  # the face left the view: its track ended inside the pipeline
+        final = engine.finish()
+    assert not left and any(r.faces for r in piped)
+    assert len(piped) == len(serial.results)
+    for s, p in zip(serial.results, piped):
+        assert [f.id for f in s.faces] == [f.id for f in p.faces]
+        for fs, fp in zip(s.faces, p.faces):
+            np.testing.assert_allclose(fs.scores, fp.scores, atol=1e-5)
+            assert fs.phase == fp.phase
+        assert [(e.status, e.face_id, e.onset, e.offset, e.end_reason) for e in s.events] == [
+            (e.status, e.face_id, e.onset, e.offset, e.end_reason) for e in p.events
+        ]
+    assert len(final) == len(serial.final_events)

@@ -35,6 +35,8 @@ def test_modules_stay_small():
 def test_engine_public_api_is_small_and_importable():
     assert set(fer_ros.engine.__all__) == {
         "Engine",
+        "EngineGroup",
+        "PreparedFrame",
         "EngineConfig",
         "SpotterConfig",
         "FrameResult",
@@ -48,3 +50,4 @@ def test_engine_public_api_is_small_and_importable():
     for name in fer_ros.engine.__all__:
         assert getattr(fer_ros.engine, name) is not None
     assert fer_ros.engine.Engine.__doc__ and fer_ros.engine.Engine.process.__doc__
+    assert fer_ros.engine.Engine.prepare.__doc__ and fer_ros.engine.Engine.complete.__doc__

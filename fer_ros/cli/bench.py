@@ -201,7 +201,7 @@ def run_streams(
     """K concurrent 640x480 one-face streams through one EngineGroup (one batched CNN call and
     recurrent step per round), K = 1, 2, 4, ... up to ``max_streams``: p50 / p95 latency of a round
     (every stream's frame processed) and whether K streams keep up with 30 Hz (p95 <= 1/30 s)."""
-    from fer_ros.engine.group import EngineGroup
+    from fer_ros.engine import EngineGroup
 
     clip = read_clip(frames + 37 * 64 + 1)
     one_face = scene(clip, 1, frames + 37 * 64)

@@ -42,13 +42,17 @@ def run_video(
             engine = stack.enter_context(Engine(cfg))
         log.info("input %s; model %s on %s", source.description, engine.model_name, engine.device)
         writer = ResultWriter(out_dir, source.fps, stills=stills)
-        frames = stack.enter_context(Prefetch(source.frames))
+        # A video's frames get the engine's front stage in the reader thread, overlapping the
+        # networks here: two cores for one stream. Stills reset the engine between images, so
+        # they are processed whole, here.
+        prepare = None if stills else (lambda f: engine.prepare(f.image, f.stamp))
+        frames = stack.enter_context(Prefetch(source.frames, prepare=prepare))
         skipped, failed = 0, False
         try:
             bar = tqdm(frames, total=source.total, disable=not progress, unit="frame", desc="fer-ros")
-            for frame in bar:
+            for item in bar:
                 with deferred():  # a stop signal lands between two frames, never inside one
-                    skipped += _one_frame(engine, writer, frame, stills)
+                    skipped += _one_frame(engine, writer, item, stills)
         except (Stopped, KeyboardInterrupt):
             raise  # a stop: the outputs are closed below as at the end of the input
         except BaseException:
@@ -56,17 +60,23 @@ def run_video(
             raise
         finally:
             with deferred():
+                frames.close()  # no front stage runs while the stream is finished
                 outputs = _close(writer, engine, failed)
     if skipped:
         log.warning("%d frame(s) skipped (see the warnings above and 'error' in frames.jsonl)", skipped)
     return outputs
 
 
-def _one_frame(engine: Engine, writer: ResultWriter, frame, stills: bool) -> bool:
-    """Process and write one frame; True when it was skipped."""
+def _one_frame(engine: Engine, writer: ResultWriter, item, stills: bool) -> bool:
+    """Process (stills) or complete (video: ``(frame, prepared)``) and write one frame; True when
+    it was skipped."""
     if stills:
+        frame = item
         writer.events(engine.reset())
-    result = engine.process(frame.image, 0.0 if stills else frame.stamp)
+        result = engine.process(frame.image, 0.0)
+    else:
+        frame, prepared = item
+        result = engine.complete(prepared)
     if frame.error:  # the reader knows better than the engine why there is no image
         result.error = frame.error
     writer.frame(result, frame.image, frame.name)

@@ -188,24 +188,36 @@ class Engine:
         self.close()
 
     def _end(self, fid: int, reason: str) -> list[IntervalEvent]:
-        spotter = self._spotters.pop(fid, None)
+        """Both stages' state of an ended face; only when no frame is between the stages."""
+        self._release_front(fid)
+        return self._end_models(fid, reason)
+
+    def _release_front(self, fid: int) -> None:
         self._neutrals.pop(fid, None)
-        self._predictor.drop(fid)
         self._front.release(fid)
+
+    def _end_models(self, fid: int, reason: str) -> list[IntervalEvent]:
+        spotter = self._spotters.pop(fid, None)
+        self._predictor.drop(fid)
         return spotter.close(reason) if spotter else []
 
     # -- one frame --------------------------------------------------------------------------
     def process(self, frame, stamp: float | None = None) -> FrameResult:
         """Process one frame (grey, BGR or BGRA array). ``stamp`` in seconds; None: index / default_fps."""
-        return run_models(self._models, [(self, self._front_stage(frame, stamp))])[0]
+        return self.complete(self.prepare(frame, stamp))
 
-    def _front_stage(self, frame, stamp: float | None) -> _Frame:
-        """Everything before the networks: checks, faces, ids, crops, geometry. Faces that end are
-        only listed here; the model stage closes them (their state lives with the models)."""
+    def prepare(self, frame, stamp: float | None = None) -> PreparedFrame:
+        """The front stage of ``process``: checks, faces, ids, crops, geometry (no network).
+
+        ``prepare`` and ``complete`` split ``process`` so that a pipeline overlaps them: one
+        thread prepares frame k+1 (MediaPipe, OpenCV) while another completes frame k (the
+        networks); both release the GIL, so the two stages use two cores. Each stage must see
+        the frames in order, and each stage's calls must come from one thread at a time.
+        Faces that end are only listed here; ``complete`` closes their intervals."""
         self._frame_index += 1
         if stamp is None:
             stamp = self._frame_index / self.cfg.default_fps
-        fr = _Frame(self._frame_index, stamp)
+        fr = PreparedFrame(self._frame_index, stamp)
         if self._last_stamp is not None and stamp < self._last_stamp:
             held = self._backward_warnings.due()
             if held is not None:
@@ -234,6 +246,8 @@ class Engine:
         t2 = time.perf_counter()
         fr.ids, ended = self._tracker.update([f.box for f in fr.faces], stamp, known)
         fr.ended += [(t.id, END_FACE_LOST) for t in ended]
+        for fid, _ in fr.ended:
+            self._release_front(fid)
         self._seen_last = fr.ids
         fr.crops = self._front.crops(to_gray(bgr), fr.faces)
         if fr.faces:
@@ -243,13 +257,21 @@ class Engine:
         fr.seconds = [t1 - t0, t2 - t1, time.perf_counter() - t2]
         return fr
 
-    def _close_ended(self, fr: _Frame) -> list[IntervalEvent]:
+    def complete(self, prepared: PreparedFrame) -> FrameResult:
+        """The model stage of ``process`` for a frame ``prepare`` returned: the networks, the
+        spotters, the result. (``group.EngineGroup`` completes several engines' frames in one
+        batch.)"""
+        return run_models(self._models, [(self, prepared)])[0]
+
+    def _close_ended(self, fr: PreparedFrame) -> list[IntervalEvent]:
         events: list[IntervalEvent] = []
         for fid, reason in fr.ended:
-            events += self._end(fid, reason)
+            events += self._end_models(fid, reason)
         return events
 
-    def _results(self, fr: _Frame, pred, appearance, events: list[IntervalEvent], seconds: list[float]) -> FrameResult:
+    def _results(
+        self, fr: PreparedFrame, pred, appearance, events: list[IntervalEvent], seconds: list[float]
+    ) -> FrameResult:
         """The model stage's per-engine end: spotters, face results, timings."""
         t0 = time.perf_counter()
         results = []
@@ -280,8 +302,8 @@ class Engine:
 
 
 @dataclass
-class _Frame:
-    """One frame after the front stage, waiting for the model stage."""
+class PreparedFrame:
+    """One frame after the front stage (``Engine.prepare``), waiting for the model stage."""
 
     index: int
     stamp: float
@@ -295,7 +317,7 @@ class _Frame:
     seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])  # decode, detect, align
 
 
-def run_models(models: Models, items: list[tuple[Engine, _Frame]]) -> list[FrameResult]:
+def run_models(models: Models, items: list[tuple[Engine, PreparedFrame]]) -> list[FrameResult]:
     """The model stage of frames of one or several engines sharing ``models``: faces that ended are
     closed, then ONE CNN call and ONE recurrent step for every face of every frame, then each
     engine's spotters. The networks' time is shared out by faces."""

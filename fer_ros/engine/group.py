@@ -41,7 +41,7 @@ class EngineGroup:
 
         def front(item):
             s, image, stamp = item
-            return self.engines[s], self.engines[s]._front_stage(image, stamp)
+            return self.engines[s], self.engines[s].prepare(image, stamp)
 
         items = list(self._pool.map(front, frames)) if self._pool and len(frames) > 1 else [front(f) for f in frames]
         return run_models(self.models, items)

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -300,18 +301,32 @@ class Prefetch:
 
     The main thread then waits on a queue (which a signal interrupts) rather than inside a
     decoder (which no signal interrupts): Ctrl-C and SIGTERM stop a run even when its input
-    stalls. Use it as a context manager; closing it stops the thread."""
+    stalls. Use it as a context manager; closing it stops the thread.
 
-    def __init__(self, frames: Iterator[Frame], depth: int = PREFETCH_DEPTH):
+    ``prepare``: work done on each frame in the reader thread, in order (the engine's front
+    stage), so that it overlaps the consumer's work; the consumer gets ``(frame, prepare(frame))``.
+    Once ``close`` returns, ``prepare`` is never called again."""
+
+    def __init__(
+        self, frames: Iterator[Frame], depth: int = PREFETCH_DEPTH, prepare: Callable[[Frame], Any] | None = None
+    ):
         self._queue: queue.Queue = queue.Queue(depth)
         self._stop = threading.Event()
+        self._prepare = prepare
+        self._preparing = threading.Lock()  # held while prepare runs; close waits on it
         self._thread = threading.Thread(target=self._run, args=(frames,), name="fer-ros-reader", daemon=True)
         self._thread.start()
 
     def _run(self, frames: Iterator[Frame]) -> None:
         try:
             for frame in frames:
-                if not self._put(frame):
+                item = frame
+                if self._prepare is not None:
+                    with self._preparing:
+                        if self._stop.is_set():
+                            break
+                        item = (frame, self._prepare(frame))
+                if not self._put(item):
                     break
             else:
                 self._put(_END)
@@ -347,6 +362,8 @@ class Prefetch:
             while True:
                 self._queue.get_nowait()
         self._thread.join(timeout)
+        with self._preparing:  # a reader stuck in its decoder is left; one inside prepare is awaited
+            pass
 
     def __enter__(self) -> Prefetch:
         return self
