@@ -24,6 +24,7 @@ from fer_ros.engine.front_end import FrontEnd
 from fer_ros.engine.geometry import GEOMETRY_DIM, RunningNeutral
 from fer_ros.engine.landmarks import box_iou
 from fer_ros.engine.predictors import RecurrentPredictor
+from fer_ros.engine.runtime import onnxruntime_available, resolve_runtime
 from fer_ros.io.media import (
     DEFAULT_INPUT,
     FACE_ENTERS_CLIP,
@@ -327,6 +328,7 @@ def test_recurrent_engine_runs_on_a_real_clip_with_any_model_file(clip_frames, r
         ({"iou_threshold": 0.0}, "iou_threshold"),
         ({"default_fps": 0.0}, "default_fps"),
         ({"default_fps": float("nan")}, "default_fps"),
+        ({"runtime": "tensorrt"}, "runtime"),
     ],
 )
 def test_bad_engine_config_raises_naming_the_field(options, name):
@@ -529,3 +531,39 @@ def test_front_stage_in_a_reader_thread_computes_what_process_does(clip_frames, 
             (e.status, e.face_id, e.onset, e.offset, e.end_reason) for e in p.events
         ]
     assert len(final) == len(serial.final_events)
+
+
+def test_runtime_auto_is_onnxruntime_on_cpu_when_installed_and_torch_on_cuda():
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert resolve_runtime("auto", cpu) == ("onnxruntime" if onnxruntime_available() else "torch")
+    assert resolve_runtime("auto", cuda) == "torch"
+    assert resolve_runtime("torch", cpu) == "torch"
+    with pytest.raises(ValueError, match="CPU"):
+        resolve_runtime("onnxruntime", cuda)
+
+
+@pytest.mark.skipif(not onnxruntime_available(), reason="onnx / onnxruntime not installed")
+def test_onnxruntime_path_computes_what_the_torch_reference_does(clip_frames):
+    """The faster CPU path (ONNX Runtime, the network exported in memory) against PyTorch: the
+    same appearance vectors on real crops, batched and alone, and the same per-frame results."""
+    frames, stamps = clip_frames(SHORT_FACE_CLIP)
+    reference, fast = AppearanceEncoder("cpu", runtime="torch"), AppearanceEncoder("cpu", runtime="onnxruntime")
+    assert fast.runtime == "onnxruntime"
+    with contextlib.closing(FrontEnd(reference.crop_size, reference.equalize)) as front:
+        crops = np.concatenate(
+            [front.crops(to_gray(f), front.faces(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))) for f in frames[:40:5]]
+        )
+    assert len(crops) == 8
+    want = reference(crops)
+    torch.testing.assert_close(fast(crops), want, atol=1e-4, rtol=1e-4)
+    torch.testing.assert_close(fast(crops[:1]), want[:1], atol=1e-4, rtol=1e-4)
+    assert torch.equal(fast(crops)[:, -7:].argmax(1), want[:, -7:].argmax(1))
+
+    runs = {}
+    for runtime in ("torch", "onnxruntime"):
+        with Engine(EngineConfig(model="recurrent", runtime=runtime)) as engine:
+            runs[runtime] = [engine.process(f, s) for f, s in zip(frames[:30], stamps[:30])]
+    for a, b in zip(runs["torch"], runs["onnxruntime"]):
+        assert [f.label for f in a.faces] == [f.label for f in b.faces]
+        for fa, fb in zip(a.faces, b.faces):
+            np.testing.assert_allclose(fa.scores, fb.scores, atol=1e-4)

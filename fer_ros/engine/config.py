@@ -13,9 +13,10 @@ from .images import MAX_SIDE
 from .spotter import SpotterConfig
 
 MODELS = ("recurrent", "baseline")
+RUNTIMES = ("auto", "torch", "onnxruntime")  # runtime.py resolves them (not imported here: no torch)
 # Settings a running engine cannot take (they choose its models or its front end): a change
 # needs a new Engine; Engine.reconfigure applies every other one between two frames.
-REBUILD = ("model", "weights", "device", "max_faces", "min_detection_confidence", "front_threads")
+REBUILD = ("model", "weights", "device", "runtime", "max_faces", "min_detection_confidence", "front_threads")
 
 
 @dataclass
@@ -23,6 +24,9 @@ class EngineConfig:
     model: str = "recurrent"  # recurrent | baseline (the CNN alone, frame by frame)
     weights: str | None = None  # the model file (recurrent: an expression model; baseline: a backbone); None: shipped
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # What runs the appearance network: auto (ONNX Runtime on CPU when installed, the faster
+    # there; PyTorch on CUDA) | torch (the reference) | onnxruntime. See runtime.py.
+    runtime: str = "auto"
     max_faces: int = 8
     min_detection_confidence: float = 0.5
     # Most frames between two runs of the face detectors; in between, each face is followed
@@ -72,6 +76,8 @@ class EngineConfig:
     def validate(self) -> None:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
         for name in ("max_faces", "detect_every", "max_side", "cpu_threads", "front_threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:

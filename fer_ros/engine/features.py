@@ -18,6 +18,7 @@ from fer_ros.model.backbone import Backbone, load_backbone, scale
 
 from .geometry import GEOMETRY_DIM, RunningNeutral, normalised_shape
 from .landmarks import Face
+from .runtime import OrtAppearance, resolve_runtime
 
 
 def to_gray(bgr: np.ndarray) -> np.ndarray:
@@ -29,15 +30,19 @@ class AppearanceEncoder:
 
     cnn: the network (a backbone: ``appearance``, ``crop_size``, ``equalize``, ``feature_dim``);
     None: the shipped FER2013 one. A recurrent model carries the backbone it was trained on,
-    and streaming must feed it the features of THAT network.
+    and streaming must feed it the features of THAT network. runtime: see ``runtime.py``.
     """
 
-    def __init__(self, device: str | torch.device = "cpu", cnn: Backbone | None = None):
+    def __init__(
+        self, device: str | torch.device = "cpu", cnn: Backbone | None = None, runtime: str = "torch", threads: int = 1
+    ):
         self.device = torch.device(device)
         self.cnn = load_backbone(device=self.device) if cnn is None else cnn.to(self.device).eval()
         self.crop_size: int = self.cnn.crop_size
         self.equalize: bool = self.cnn.equalize
         self.dim: int = self.cnn.feature_dim + 7
+        self.runtime = resolve_runtime(runtime, self.device)
+        self._run = OrtAppearance(self.cnn, threads) if self.runtime == "onnxruntime" else self.cnn.appearance
 
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> torch.Tensor:
@@ -45,7 +50,7 @@ class AppearanceEncoder:
         if len(crops) == 0:
             return torch.zeros((0, self.dim), device=self.device)
         x = scale(torch.from_numpy(np.ascontiguousarray(crops))).unsqueeze(1).to(self.device, non_blocking=True)
-        return self.cnn.appearance(x)
+        return self._run(x)
 
 
 def geometry_of(face: Face, neutral: RunningNeutral) -> np.ndarray:

@@ -26,5 +26,6 @@ class Models:
             if cfg.model == "recurrent"
             else FramewisePredictor(cfg.weights, self.device)
         )
-        self.encoder = AppearanceEncoder(self.device, cnn=self.predictor.cnn)
-        self.key = (cfg.model, cfg.weights, str(self.device))  # engines sharing them must agree on these
+        self.encoder = AppearanceEncoder(self.device, self.predictor.cnn, cfg.runtime, cfg.cpu_threads)
+        # Engines sharing these models must agree on them:
+        self.key = (cfg.model, cfg.weights, str(self.device), self.encoder.runtime)

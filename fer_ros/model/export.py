@@ -34,12 +34,13 @@ class _Embed(nn.Module):
 
 
 def export_backbone(cnn: Backbone, path) -> None:
+    """To a file path, or to a binary file object (an in-memory graph for ONNX Runtime)."""
     size = cnn.crop_size
     example = torch.zeros(2, 1, size, size)
     torch.onnx.export(
         _Embed(cnn).eval(),
         (example,),
-        os.fspath(path),
+        path if hasattr(path, "write") else os.fspath(path),
         input_names=["crops"],
         output_names=["features", "logits"],
         opset_version=OPSET,
