@@ -51,16 +51,15 @@ def main() -> None:
     for n in BATCHES:
         crops = np.random.default_rng(n).integers(0, 256, (n, 1, reference.crop_size, reference.crop_size), np.uint8)
         x = scale(torch.from_numpy(crops))
+        xl = x.contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
             row = {
-                "torch": median_ms(lambda: reference.appearance(x), args.repeats),
-                "channels_last": median_ms(
-                    lambda: last.appearance(x.contiguous(memory_format=torch.channels_last)), args.repeats
-                ),
-                "torch.compile": median_ms(lambda: compiled(x), args.repeats),
+                "torch": median_ms(lambda x=x: reference.appearance(x), args.repeats),
+                "channels_last": median_ms(lambda xl=xl: last.appearance(xl), args.repeats),
+                "torch.compile": median_ms(lambda x=x: compiled(x), args.repeats),
             }
         if ort is not None:
-            row["onnxruntime"] = median_ms(lambda: ort(crops[:, 0]), args.repeats)
+            row["onnxruntime"] = median_ms(lambda c=crops[:, 0]: ort(c), args.repeats)
         rows.append((n, row))
     names = list(rows[0][1])
     print(f"{'batch':>5} " + " ".join(f"{name:>14}" for name in names) + "   (ms, median)")
