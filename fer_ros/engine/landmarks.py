@@ -3,7 +3,11 @@
 Finding a face (``detect`` + ``mesh_in_box``):
 1. the full-range detector (``face_detection``, model_selection=1) finds far faces; it
    misses some close-ups that fill the frame, so the short-range detector runs too and
-   its boxes that no full-range box overlaps are added;
+   its boxes that no full-range box overlaps are added. Measured on the sample media
+   (``tools/detector_choice.py``): full range alone finds 176 of 183 faces, short range
+   alone 181, both 183, so both run; with detection every few frames (front_end) they cost
+   about 1 ms a frame. Frames are not downscaled for them: MediaPipe already resizes to
+   its 128/192 px input, and a 320 px frame saved no time;
 2. each detection is cut out as a square crop with margin, scaled so the face is large,
    and the face mesh (refined: 478 points incl. irises) runs on that crop. Landmarks
    are mapped back to image pixels. A detection whose crop yields no mesh is dropped,
