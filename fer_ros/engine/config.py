@@ -16,7 +16,16 @@ MODELS = ("recurrent", "baseline")
 RUNTIMES = ("auto", "torch", "onnxruntime")  # runtime.py resolves them (not imported here: no torch)
 # Settings a running engine cannot take (they choose its models or its front end): a change
 # needs a new Engine; Engine.reconfigure applies every other one between two frames.
-REBUILD = ("model", "weights", "device", "runtime", "max_faces", "min_detection_confidence", "front_threads")
+REBUILD = (
+    "model",
+    "weights",
+    "device",
+    "runtime",
+    "cpu_threads",  # ONNX Runtime fixes its threads when its session is made
+    "max_faces",
+    "min_detection_confidence",
+    "front_threads",
+)
 
 
 @dataclass
@@ -38,12 +47,15 @@ class EngineConfig:
     aligned: bool = False  # inputs are already face crops: no detection
     max_side: int = MAX_SIDE  # larger frames are scaled down for detection
     default_fps: float = 30.0  # stamps for frames that come without one
-    # torch intra-op threads on CPU. 1 by default: the models are tiny, and torch's
-    # worker threads fight MediaPipe's for the cores (measured: CNN 4 ms with 1 thread,
-    # >200 ms with 2 threads interleaved with MediaPipe on a loaded 2-core machine).
+    # Threads of each op of torch, ONNX Runtime and OpenCV (process-wide). 1 by default: the
+    # models are tiny, and op-level worker threads fight MediaPipe's for the cores (measured:
+    # CNN 4 ms with 1 thread, >200 ms with 2 threads interleaved with MediaPipe on a loaded
+    # 2-core machine). The cores are used by running stages side by side instead:
     cpu_threads: int = 1
-    # Followed faces meshed in parallel (MediaPipe releases the GIL): 2 uses both cores of a
-    # small robot computer; 1 keeps everything on the calling thread.
+    # Followed faces meshed in parallel, one MediaPipe graph each (MediaPipe releases the
+    # GIL; its graphs' own executors are not configurable): 2 uses both cores of a small
+    # robot computer; 1 keeps the front stage on the calling thread. The video CLI also runs
+    # the front stage of frame t+1 beside the networks of frame t (Engine.prepare/complete).
     front_threads: int = 2
     spotter: SpotterConfig = field(default_factory=SpotterConfig)
 

@@ -9,6 +9,7 @@ step; their face ids must then be unique across them (one shared id counter).
 
 from __future__ import annotations
 
+import cv2
 import torch
 
 from .config import EngineConfig
@@ -19,8 +20,9 @@ from .predictors import FramewisePredictor, RecurrentPredictor, resolve_device
 class Models:
     def __init__(self, cfg: EngineConfig):
         self.device = resolve_device(cfg.device)
+        cv2.setNumThreads(cfg.cpu_threads)  # process-wide, like torch's: see EngineConfig.cpu_threads
         if self.device.type == "cpu":
-            torch.set_num_threads(cfg.cpu_threads)  # process-wide: see EngineConfig.cpu_threads
+            torch.set_num_threads(cfg.cpu_threads)
         self.predictor: RecurrentPredictor | FramewisePredictor = (
             RecurrentPredictor(cfg.weights, self.device)
             if cfg.model == "recurrent"
