@@ -19,6 +19,10 @@ INSTALL_REQUIRES = [
     "tqdm>=4.60",
     "matplotlib>=3.7",
     "rosbags>=0.10,<0.12",
+    # The appearance network's faster CPU runtime (engine/runtime.py; the engine falls back to
+    # PyTorch without them). onnx < 1.18 keeps protobuf < 5, which mediapipe 0.10.21 needs.
+    "onnx>=1.16,<1.18",
+    "onnxruntime>=1.18",
 ]
 EXTRAS_REQUIRE = {
     # training, evaluation and the licensed-dataset readers
@@ -28,8 +32,6 @@ EXTRAS_REQUIRE = {
         "pytest>=8",
         "pytest-randomly>=3.15",
         "scikit-image>=0.22",
-        "onnx>=1.16",
-        "onnxruntime>=1.18",
         "ruff>=0.6",
         "mypy>=1.10",
         "import-linter>=2.1",
