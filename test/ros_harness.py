@@ -102,7 +102,7 @@ class NodeProcess:
     ``python -m fer_ros.ros --ros-args --params-file config/fer.yaml --params-file config/fer_node.yaml -p ...``.
 
     ``command``: another command line before ``--ros-args`` (e.g. the installed ``fer_node``, or
-    with ``--lifecycle``). Use it as a context manager (or call close()): the process is killed if
+    with ``--lifecycle``); ``launch``: ``ros2 launch fer_ros`` with these arguments instead. Use it as a context manager (or call close()): the process is killed if
     still running."""
 
     def __init__(
@@ -115,14 +115,18 @@ class NodeProcess:
         command: list[str] | None = None,
         ros_args: list[str] | None = None,
         env: dict | None = None,
+        launch: list[str] | None = None,
     ):
-        args = list(command or [sys.executable, "-m", "fer_ros.ros"]) + ["--ros-args"]
-        for path in (config, node_config):
-            if path is not None:
-                args += ["--params-file", str(path)]
-        for k, v in params.items():
-            args += ["-p", f"{k}:={_param_text(v)}"]
-        args += list(ros_args or [])
+        if launch is not None:  # `ros2 launch fer_ros <file> name:=value ...`, as a user types it
+            args = ["ros2", "launch", "fer_ros", *launch]
+        else:
+            args = list(command or [sys.executable, "-m", "fer_ros.ros"]) + ["--ros-args"]
+            for path in (config, node_config):
+                if path is not None:
+                    args += ["--params-file", str(path)]
+            for k, v in params.items():
+                args += ["-p", f"{k}:={_param_text(v)}"]
+            args += list(ros_args or [])
         self.args = args
         self.stdout_path = tmp_path / "node.stdout"
         self.stderr_path = tmp_path / "node.stderr"

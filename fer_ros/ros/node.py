@@ -182,7 +182,8 @@ class FerNode(LifecycleNode):
             for topic, ns in zip(topics, spaces):
                 engine = Engine(copy.deepcopy(cfg), ids=self.ids, keep_features=self.keep_features)
                 self._warm_up(engine)
-                self.cameras.append(Camera(topic, engine, outputs=self._outputs_for(ns)))
+                name = f"{topic.rstrip('/')}/compressed" if settings.compressed else topic  # what it subscribes to
+                self.cameras.append(Camera(name, engine, outputs=self._outputs_for(ns)))
             self.set_model(self.cameras[0].engine)
         else:  # the faces come and go: their engines are built by the worker (first one warmed here)
             face_cfg = dataclasses.replace(copy.deepcopy(cfg), aligned=True)
@@ -235,7 +236,7 @@ class FerNode(LifecycleNode):
             for cam in self.cameras:
                 cam.subscription = self.create_subscription(
                     CompressedImage if s.compressed else Image,
-                    f"{cam.topic.rstrip('/')}/compressed" if s.compressed else cam.topic,
+                    cam.topic,
                     lambda msg, info, cam=cam: self.on_image(cam, msg, info),
                     qos,
                     callback_group=self.input_group,

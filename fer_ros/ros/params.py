@@ -7,6 +7,7 @@ EngineConfig.validate (the one place for the exact rules).
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import asdict, dataclass, field, fields
 
@@ -200,11 +201,14 @@ def engine_defaults() -> dict[str, object]:
 
 
 def check_buildable(cfg: EngineConfig, load_weights: bool = True) -> None:
-    """What EngineConfig.validate cannot see: the device exists, the weights file loads. Raises ValueError."""
+    """What EngineConfig.validate cannot see: the device exists, the weights file exists and (with
+    ``load_weights``, at configure only: it takes a while) loads. Raises ValueError."""
     try:
         resolve_device(cfg.device)
     except RuntimeError as e:  # torch.device("gpu"): not a device string at all
         raise ValueError(f"device {cfg.device!r} is not a device (auto, cpu, cuda, cuda:N): {e}") from e
+    if cfg.weights and not os.path.isfile(cfg.weights):  # cheap: checked on every change, loading is not
+        raise ValueError(f"weights: no model file at {cfg.weights}")
     if load_weights:
         from fer_ros.model.backbone import DEFAULT_BACKBONE
         from fer_ros.model.expression import load_cnn, load_model
