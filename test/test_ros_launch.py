@@ -107,7 +107,7 @@ def test_ros4hri_pipeline_launch_follows_a_detectors_faces(tmp_path, clip):
             Expression, f"/humans/faces/{fid}/expression", lambda m: expressions.append(m), client.reliable
         )
         client.wait_for(lambda: tracked.get_subscription_count() > 0, 180, "fer_node to follow the tracked list", proc)
-        x, y, w, h = 220, 40, 200, 200  # the face of the sample clip, roughly: a crop as a detector cuts it
+        x, y, w, h = 176, 83, 230, 230  # around the face of the sample clip (216, 101, 150, 193), as a detector cuts it
         for k, frame in enumerate(clip):
             stamp = stamp_of(k)
             tracked.publish(IdsList(header=image_msg(frame, stamp).header, ids=[fid]))

@@ -70,6 +70,11 @@ if [ "${#stale[@]}" -gt 0 ]; then
 fi
 
 # -- 4. colcon build ----------------------------------------------------------------------
+# A file renamed or removed in the tree leaves a dangling link in the symlink-install build and
+# install folders, which fails the next build ("can't copy ... not a regular file"): drop them.
+for d in "$ROOT/build" "$ROOT/install"; do
+    [ -d "$d" ] && find "$d" -xtype l -delete
+done
 export PATH="$VENV/bin:$PATH" AMENT_PREFIX_PATH="$VENV" CMAKE_PREFIX_PATH="$VENV"
 unset COLCON_PREFIX_PATH PYTHONPATH
 # --symlink-install: install/fer_ros points at this working tree (a develop install), so

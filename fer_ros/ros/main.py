@@ -50,6 +50,25 @@ def _fatal(text: str) -> int:
     return 2
 
 
+def _yaml_loader():
+    """A safe loader that reads tagged nodes as plain ones: launch_ros writes its parameter files with
+    ``!!python/tuple`` tags, which rcl's parser ignores."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def untagged(loader, suffix, node):
+        if isinstance(node, yaml.MappingNode):
+            return loader.construct_mapping(node)
+        if isinstance(node, yaml.SequenceNode):
+            return loader.construct_sequence(node)
+        return loader.construct_scalar(node)
+
+    Loader.add_multi_constructor("", untagged)
+    return Loader
+
+
 def params_file_problem(argv: list[str]) -> str | None:
     """The first --params-file that is missing, unreadable or not YAML, said in one line."""
     import yaml
@@ -62,7 +81,7 @@ def params_file_problem(argv: list[str]) -> str | None:
             return f"params file {path}: no such file"
         try:
             with open(path) as f:
-                doc = yaml.safe_load(f)
+                doc = yaml.load(f, Loader=_yaml_loader())  # noqa: S506 - a safe loader
         except OSError as e:
             return f"params file {path}: cannot read it ({e.strerror})"
         except yaml.YAMLError as e:
