@@ -145,7 +145,12 @@ def main(argv: list[str] | None = None) -> int:
                 node.trigger_activate()
                 _trace("active")
         while not _stop.is_set() and rclpy.ok():
-            executor.spin_once(timeout_sec=SPIN_PERIOD)
+            try:
+                executor.spin_once(timeout_sec=SPIN_PERIOD)
+            except (KeyboardInterrupt, ExternalShutdownException):
+                break
+            except Exception as e:  # a callback raised: say so, keep serving
+                logger.error(f"a callback failed: {type(e).__name__}: {e}")
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
     finally:

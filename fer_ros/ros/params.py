@@ -279,10 +279,15 @@ def declare_all(node) -> None:
     table.update({name: (default, *NODE_PARAMS[name][:2]) for name, default in node_defaults().items()})
     for name, (default, desc, extra) in table.items():
         want = _ros_type(default)
+        empty = False
         if name in overrides:
             overrides[name] = _coerced(name, overrides[name], want)
+            # rclpy types an empty list as a byte array: declare those by type, left empty (value() -> [])
+            empty = want == Parameter.Type.STRING_ARRAY and not overrides[name].value
+            if empty:
+                del overrides[name]
         descriptor = ParameterDescriptor(description=desc, **extra)
-        if isinstance(default, list) and not default:
+        if empty or (isinstance(default, list) and not default):
             node.declare_parameter(name, Parameter.Type.STRING_ARRAY, descriptor)
         else:
             node.declare_parameter(name, default, descriptor)
@@ -290,11 +295,13 @@ def declare_all(node) -> None:
 
 def coerce_request(node, params: list) -> list:
     """Pre-set callback: an int set for a double parameter is taken as that double (as at start-up)."""
+    from rclpy.parameter import Parameter
+
     out = []
     for p in params:
         if node.has_parameter(p.name):
-            try:
-                p = _coerced(p.name, p, node.get_parameter(p.name).type_)
+            try:  # the declared type (a parameter declared by type alone has no value to ask)
+                p = _coerced(p.name, p, Parameter.Type(node.describe_parameter(p.name).type))
             except ValueError:
                 pass  # rclpy refuses it with its own reason ("Wrong parameter type ...")
         out.append(p)
