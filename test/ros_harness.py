@@ -102,8 +102,8 @@ class NodeProcess:
     ``python -m fer_ros.ros --ros-args --params-file config/fer.yaml --params-file config/fer_node.yaml -p ...``.
 
     ``command``: another command line before ``--ros-args`` (e.g. the installed ``fer_node``, or
-    with ``--lifecycle``); ``launch``: ``ros2 launch fer_ros`` with these arguments instead. Use it as a context manager (or call close()): the process is killed if
-    still running."""
+    with ``--lifecycle``); ``launch``: ``ros2 launch fer_ros`` with these arguments instead. Use it
+    as a context manager (or call close()): the process is killed if still running."""
 
     def __init__(
         self,
@@ -284,8 +284,9 @@ class Client:
 
     def follow_face(self, hri_id: str, topics=("roi", "expression")) -> None:
         """Subscribe to /humans/faces/<hri_id>/{roi, expression, aligned}."""
-        from hri_msgs.msg import Expression, NormalizedRegionOfInterest2D
         from sensor_msgs.msg import Image
+
+        from hri_msgs.msg import Expression, NormalizedRegionOfInterest2D
 
         kinds = {"roi": NormalizedRegionOfInterest2D, "expression": Expression, "aligned": Image}
         with self.lock:
@@ -330,7 +331,9 @@ class Client:
                 raise AssertionError(f"fer_node exited with {proc.proc.returncode} during start-up:\n{proc.output()}")
             ok = all(p.get_subscription_count() >= 1 for p in self.image_pubs.values())
             ok = ok and all(
-                self.node.count_publishers(f"{ns}/{t}") >= 1 for ns in self.outputs for t in ("expressions", "intervals")
+                self.node.count_publishers(f"{ns}/{t}") >= 1
+                for ns in self.outputs
+                for t in ("expressions", "intervals")
             )
             if ok:
                 time.sleep(0.5)  # both sides discovered; let the reliable readers and writers match

@@ -111,9 +111,7 @@ def test_a_silent_camera_closes_its_intervals(ros, clip):
     right_before = len(client.snapshot(client.by_ns[OUT[RIGHT]]["intervals"]))
     ended = client.wait_for(
         lambda: [
-            e
-            for e in client.snapshot(client.by_ns[OUT[LEFT]]["intervals"])
-            if e.face_id == fid and e.status == ENDED
+            e for e in client.snapshot(client.by_ns[OUT[LEFT]]["intervals"]) if e.face_id == fid and e.status == ENDED
         ],
         15,
         "the silence to close the interval",

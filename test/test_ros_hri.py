@@ -105,7 +105,9 @@ def test_tracked_roi_expression_and_aligned_match_the_frame(ros, clip):
         (f,) = m.faces
         assert roi.header.frame_id == "camera_optical"
         assert 0.0 <= roi.xmin < roi.xmax <= 1.0 and 0.0 <= roi.ymin < roi.ymax <= 1.0
-        assert roi.xmin == pytest.approx(f.x / w, abs=1e-5) and roi.ymax == pytest.approx((f.y + f.height) / h, abs=1e-5)
+        assert roi.xmin == pytest.approx(f.x / w, abs=1e-5) and roi.ymax == pytest.approx(
+            (f.y + f.height) / h, abs=1e-5
+        )
         assert roi.c == 1.0
     checked = 0
     for e in client.snapshot(faces["expression"]):

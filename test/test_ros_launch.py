@@ -39,9 +39,22 @@ def test_launch_descriptions_declare_their_arguments():
     require_ros()
     from launch.actions import DeclareLaunchArgument
 
-    names = {a.name for a in _load(FILES[0]).generate_launch_description().entities if isinstance(a, DeclareLaunchArgument)}
-    assert {"image_topic", "input_mode", "device", "model", "config", "node_config", "use_sim_time", "lifecycle"} <= names
-    hri = {a.name for a in _load(FILES[1]).generate_launch_description().entities if isinstance(a, DeclareLaunchArgument)}
+    names = {
+        a.name for a in _load(FILES[0]).generate_launch_description().entities if isinstance(a, DeclareLaunchArgument)
+    }
+    assert {
+        "image_topic",
+        "input_mode",
+        "device",
+        "model",
+        "config",
+        "node_config",
+        "use_sim_time",
+        "lifecycle",
+    } <= names
+    hri = {
+        a.name for a in _load(FILES[1]).generate_launch_description().entities if isinstance(a, DeclareLaunchArgument)
+    }
     assert {"detector", "rgb_camera", "device", "model"} <= hri
 
 
@@ -92,8 +105,9 @@ def test_ros4hri_pipeline_launch_follows_a_detectors_faces(tmp_path, clip):
     /humans/faces/tracked and each face's /aligned crop; fer_node answers on /humans/faces/<id>/expression
     under the detector's id, and a face that leaves has its interval closed ("face lost")."""
     require_ros()
-    from hri_msgs.msg import Expression, IdsList
     from rclpy.qos import QoSProfile
+
+    from hri_msgs.msg import Expression, IdsList
 
     domain = new_domain_id()
     proc = NodeProcess(domain, {}, tmp_path, launch=["fer_hri.launch.py", "detector:=false", "model:=baseline"])
@@ -101,7 +115,9 @@ def test_ros4hri_pipeline_launch_follows_a_detectors_faces(tmp_path, clip):
     fid = "kwzpq"  # a detector's 5-letter id
     try:
         tracked = client.node.create_publisher(IdsList, "/humans/faces/tracked", QoSProfile(depth=1))
-        aligned = client.node.create_publisher(type(image_msg(clip[0], stamp_of(0))), f"/humans/faces/{fid}/aligned", 10)
+        aligned = client.node.create_publisher(
+            type(image_msg(clip[0], stamp_of(0))), f"/humans/faces/{fid}/aligned", 10
+        )
         expressions: list = []
         client.node.create_subscription(
             Expression, f"/humans/faces/{fid}/expression", lambda m: expressions.append(m), client.reliable

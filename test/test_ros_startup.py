@@ -198,7 +198,9 @@ def test_lifecycle_transitions_through_ros2_lifecycle(tmp_path):
 def test_a_failed_configure_is_reported_and_can_be_retried(tmp_path):
     """Managed: a bad value makes configure fail with one line naming it; fixed, configure succeeds."""
     domain = new_domain_id()
-    proc = NodeProcess(domain, {**PARAMS, "image_topics": "[/a_cam, /b_cam]"}, tmp_path, command=["fer_node", "--lifecycle"])
+    proc = NodeProcess(
+        domain, {**PARAMS, "image_topics": "[/a_cam, /b_cam]"}, tmp_path, command=["fer_node", "--lifecycle"]
+    )
     client = Client(domain, image_topics=[])
     try:
         client.wait_for(lambda: _state(domain).startswith("unconfigured"), 120, "the node", proc)

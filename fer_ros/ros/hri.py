@@ -115,9 +115,10 @@ class HriFaces:
     whose node publishes them)."""
 
     def __init__(self, node, aligned: bool = False, tracked: bool = True):
-        from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
         from rclpy.qos import QoSProfile
         from sensor_msgs.msg import Image
+
+        from hri_msgs.msg import Expression, IdsList, NormalizedRegionOfInterest2D
 
         self._node, self._aligned, self._with_tracked = node, aligned, tracked
         self._types = (Expression, IdsList, NormalizedRegionOfInterest2D, Image)

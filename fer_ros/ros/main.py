@@ -129,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
         try:
             node = FerNode(managed=managed)
         except Exception as e:  # unknown or ill-typed parameters: one line naming them
-            logger.fatal(f"cannot start: {e}" if isinstance(e, ValueError) else f"cannot start: {type(e).__name__}: {e}")
+            logger.fatal(
+                f"cannot start: {e}" if isinstance(e, ValueError) else f"cannot start: {type(e).__name__}: {e}"
+            )
             return 2
         _trace("node created")
         executor = MultiThreadedExecutor(num_threads=EXECUTOR_THREADS)

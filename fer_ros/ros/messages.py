@@ -9,7 +9,8 @@ re-derives a field. Semantics follow the comments in ``fer_msgs/msg/*.msg``:
   ``class_names`` = ``CLASS_NAMES`` (the order of every ``scores``), one
   ``FaceExpression`` per tracked face (empty list when none).
 - ``FaceExpression``: box ``x, y, width, height`` in pixels of the source image, clipped
-  to it when its size is given, ``hri_id`` the ROS4HRI id ("" without ROS4HRI), ``scores`` sum to 1, ``label``/``confidence`` = top class and its score,
+  to it when its size is given, ``hri_id`` the ROS4HRI id ("" without ROS4HRI), ``scores``
+  sum to 1, ``label``/``confidence`` = top class and its score,
   ``phase`` = ``PHASE_*``.
 - ``ExpressionInterval``: header stamp = the frame that triggered the event, frame_id
   of the camera; ``status`` = ``STATUS_*``; ``onset`` always set, ``apex`` zero until

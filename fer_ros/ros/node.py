@@ -29,6 +29,7 @@ thread (worker.py) runs the engines and publishes.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import itertools
@@ -84,10 +85,12 @@ class _RosLogHandler(logging.Handler):
     def emit(self, record):
         try:
             text = self.format(record)
-            level = record.levelno
-            (self.ros_logger.error if level >= 40 else self.ros_logger.warning if level >= 30 else self.ros_logger.info)(
-                text
-            )
+            if record.levelno >= logging.ERROR:
+                self.ros_logger.error(text)
+            elif record.levelno >= logging.WARNING:
+                self.ros_logger.warning(text)
+            else:
+                self.ros_logger.info(text)
         except Exception:  # logging must never take the node down
             pass
 
@@ -125,10 +128,10 @@ class FerNode(LifecycleNode):
         self.timer_group = MutuallyExclusiveCallbackGroup()
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
         self._log_handler = _RosLogHandler(self.log)
-        for name in ("fer_ros",):
-            logging.getLogger(name).addHandler(self._log_handler)
-            logging.getLogger(name).setLevel(logging.INFO)
-            logging.getLogger(name).propagate = False
+        ours = logging.getLogger("fer_ros")
+        ours.addHandler(self._log_handler)
+        ours.setLevel(logging.INFO)
+        ours.propagate = False
         self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.add_pre_set_parameters_callback(lambda params: coerce_request(self, params))
         self.add_on_set_parameters_callback(self._validate_parameters)
@@ -197,7 +200,11 @@ class FerNode(LifecycleNode):
         outs = ", ".join(sorted(self._outputs))
         self.log.info(
             f"configured: model {self.model} on {self.device}; input {what}; outputs under {outs}"
-            + (f"; ROS4HRI ids {self.hri_prefix}NNN" if self.hri is not None and settings.input_mode == "images" else "")
+            + (
+                f"; ROS4HRI ids {self.hri_prefix}NNN"
+                if self.hri is not None and settings.input_mode == "images"
+                else ""
+            )
         )
 
     def _check_namespaces(self, topics, spaces, explicit: bool) -> None:
@@ -284,7 +291,9 @@ class FerNode(LifecycleNode):
         self._stop_timers()
         if self._hri_input is not None:
             self._hri_input.deactivate()
-        for cam in self.cameras:
+        with self.lock:  # the input group may still be adding a ROS4HRI face
+            cams = list(self.cameras)
+        for cam in cams:
             if cam.subscription is not None:
                 self.destroy_subscription(cam.subscription)
                 cam.subscription = None
@@ -294,17 +303,15 @@ class FerNode(LifecycleNode):
         with self.lock:
             for cam in self.cameras:
                 cam.pending = None
-        closed = self.worker.finish_all()
+        closed = self.worker.finish_all()  # the worker has ended: its state is ours now
         if self._hri_input is not None:
             self._hri_input.retire_all()
         if closed:  # give the closing events a moment to reach reliable subscribers
             from rclpy.duration import Duration
 
             for out in self._outputs.values():
-                try:
+                with contextlib.suppress(Exception):  # best effort: nobody may be listening
                     out.intervals.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT))
-                except Exception:
-                    pass
 
     def on_cleanup(self, state) -> TransitionCallbackReturn:
         self._cleanup()
@@ -431,4 +438,3 @@ class FerNode(LifecycleNode):
         for w in windows:
             arr.status.append(camera_status(f"{self.get_name()}: {w.topic}", w, device, model, limits))
         self.pub_diag.publish(arr)
-

@@ -7,6 +7,7 @@ EngineConfig.validate (the one place for the exact rules).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -76,6 +77,7 @@ ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
         _frange(0.0, 1.0),
     ),
 }
+
 
 @dataclass
 class NodeSettings:
@@ -300,10 +302,10 @@ def coerce_request(node, params: list) -> list:
     out = []
     for p in params:
         if node.has_parameter(p.name):
-            try:  # the declared type (a parameter declared by type alone has no value to ask)
+            # the declared type (a parameter declared by type alone has no value to ask); a ValueError:
+            # rclpy refuses it with its own reason ("Wrong parameter type ...")
+            with contextlib.suppress(ValueError):
                 p = _coerced(p.name, p, Parameter.Type(node.describe_parameter(p.name).type))
-            except ValueError:
-                pass  # rclpy refuses it with its own reason ("Wrong parameter type ...")
         out.append(p)
     return out
 

@@ -82,15 +82,17 @@ class Worker:
                 for c in silent:
                     c.silence_due = False
                 cam, item = self._next_frame()
-            for what, step in (
-                ("applying the new parameters", lambda: cfg is not None and self.apply_config(cfg)),
-                ("retiring a face", lambda: [self.retire(c) for c in retire]),
-                ("closing a silent camera", lambda: [self.silence(c) for c in silent]),
-            ):
-                try:
-                    step()
-                except Exception as e:  # never let one request take the node down
-                    node.log.error(f"worker: {what} failed: {type(e).__name__}: {e}")
+            requests = (
+                ("applying the new parameters", self.apply_config, [cfg] if cfg is not None else []),
+                ("retiring a face", self.retire, retire),
+                ("closing a silent camera", self.silence, silent),
+            )
+            for what, serve, items in requests:
+                for x in items:
+                    try:
+                        serve(x)
+                    except Exception as e:  # never let one request take the node down
+                        node.log.error(f"worker: {what} failed: {type(e).__name__}: {e}")
             if cam is not None:
                 try:
                     self.process(cam, *item)
