@@ -9,6 +9,7 @@ file order and continue its stream.
 from __future__ import annotations
 
 import re
+import time
 
 import numpy as np
 import pytest
@@ -84,8 +85,6 @@ def test_tracked_roi_expression_and_aligned_match_the_frame(ros, clip):
     assert re.fullmatch(r"[a-z]{2}\d{3}", hid) and int(hid[2:]) == f0.face_id, hid
     client.follow_face(hid, ("roi", "expression", "aligned"))
     client.wait_for(lambda: client.node.count_subscribers(f"/humans/faces/{hid}/roi") >= 1, 10, "our subscription")
-    import time
-
     time.sleep(0.5)  # let the per-face readers match the node's writers
     results = send(client, proc, stream, clip[2:20])
     faces = client.faces[hid]
@@ -157,3 +156,25 @@ def test_per_face_publishers_come_and_go_without_a_leak(ros, clip):
         assert list(tracked[-1].ids) == []
     assert len(set(ids)) == len(ids), "a new id each time"
     assert "Traceback" not in proc.output()
+
+
+def test_a_face_at_the_border_gets_a_box_inside_the_image(ros, clip):
+    """The landmarks of a face cut by the image border reach past it (x = -27 px in this crop, as the
+    engine gives it): fer_msgs boxes and ROS4HRI regions stay inside the image."""
+    from fer_ros.engine import Engine, EngineConfig
+
+    proc, client, stream = ros
+    cut = np.ascontiguousarray(clip[5][:, 240:])
+    with Engine(EngineConfig(model="baseline")) as engine:
+        (raw,) = engine.process(cut, None).faces
+    assert raw.box[0] < -5, "the precondition: the engine's box starts left of the image"
+    stream.stamp(1.0)  # past lost_timeout: a new face
+    (m,) = send(client, proc, stream, [cut])
+    (f,) = m.faces
+    assert f.x == 0.0 and f.width == pytest.approx(raw.box[0] + raw.box[2], abs=0.5)
+    assert f.x + f.width <= cut.shape[1] and f.y >= 0 and f.y + f.height <= cut.shape[0]
+    client.follow_face(f.hri_id, ("roi",))
+    time.sleep(0.5)
+    (m,) = send(client, proc, stream, [cut])
+    roi = client.wait_for(lambda: client.snapshot(client.faces[f.hri_id]["roi"]), 10, "the face's roi", proc)[-1]
+    assert roi.xmin == 0.0 and 0.0 < roi.xmax <= 1.0

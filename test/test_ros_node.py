@@ -276,11 +276,17 @@ def test_bad_parameters_are_refused_naming_them(ros):
     (r,) = client.set_parameters({"device": "cuda:7"})
     assert not r.successful and "cuda:7" in r.reason
     (r,) = client.set_parameters({"detect_every": 0})  # outside the declared IntegerRange
-    assert not r.successful and r.reason
+    assert not r.successful and "detect_every" in r.reason
+    (r,) = client.set_parameters({"lost_timeout": "soon"})  # the wrong type
+    assert not r.successful and "lost_timeout" in r.reason
     (r,) = client.set_parameters({"model": "recurrent", "weights": "/nonexistent/model.safetensors"}, atomic=True)
     assert not r.successful and "weights" in r.reason and "/nonexistent/model.safetensors" in r.reason
-    (r,) = client.set_parameters({"image_topics": ["other"]})  # read at start-up only
-    assert not r.successful
+    (r,) = client.set_parameters({"image_topics": ["other"]})  # read at configure only
+    assert not r.successful and "image_topics" in r.reason and "configure" in r.reason
+    (r,) = client.set_parameters({"lost_timeout": 2})  # an int for a double: taken as 2.0
+    assert r.successful and client.get_parameters(["lost_timeout"]) == {"lost_timeout": 2.0}
+    (r,) = client.set_parameters({"lost_timeout": 1.0})
+    assert r.successful
     values = client.get_parameters(["spotter.off_threshold", "model", "device", "detect_every", "weights"])
     assert values == {
         "spotter.off_threshold": 0.3,

@@ -353,6 +353,15 @@ class FerNode(LifecycleNode):
         return super().destroy_node()
 
     # -- parameters --------------------------------------------------------------------------
+    def _apply_descriptor(self, parameter, descriptor=None, check_read_only=True) -> SetParametersResult:
+        """rclpy's type check says "Wrong parameter type, expected ..." without the name: add it, so every
+        refusal names its parameter. (rclpy's private hook, pinned by requirements-ros.txt; the tests
+        would show a change.)"""
+        result = super()._apply_descriptor(parameter, descriptor, check_read_only)
+        if not result.successful and parameter.name not in result.reason:
+            result.reason = f"parameter {parameter.name}: {result.reason}"
+        return result
+
     def _validate_parameters(self, params) -> SetParametersResult:
         """Pre-commit check: the engine's own validation, the node's ranges, and no start-up-only
         parameter while configured. Nothing is loaded here (an executor thread)."""
