@@ -80,3 +80,16 @@ def test_diagnostics_levels():
     assert level_of(window(usual=30.0, received=20, processed=20), Limits(rate_fall=0.5))[0] == DiagnosticStatus.OK
     assert updated_rate(None, 30.0) == 30.0 and updated_rate(30.0, 0.0) == 30.0
     assert 20.0 < updated_rate(30.0, 10.0) < 30.0
+
+
+def test_repeated_warnings_are_throttled_with_a_count():
+    import time
+
+    from fer_ros.ros.camera import Throttle
+
+    t = Throttle(period=0.2)
+    assert t("jump", "stamp went back") == "stamp went back"
+    assert t("jump", "stamp went back") is None and t("jump", "stamp went back") is None
+    assert t("bad", "frame skipped") == "frame skipped", "each kind has its own throttle"
+    time.sleep(0.25)
+    assert t("jump", "stamp went back") == "stamp went back (2 more like it in the last 0.2 s)"

@@ -309,7 +309,7 @@ def run_bag(
     ``keep`` / ``keep_all``: input topics copied into ``out``, with their definitions and QoS.
     ``stamp_jitter``: seconds a camera's stamp may fall back and only be dropped (the node's parameter).
     ``through_node``: instead of an engine in this process, replay the images into the real
-    ROS node (fer_ros.ros.node, started here on loopback with ROS domain ``domain_id``, default a
+    ROS node (``python -m fer_ros.ros``, started here on loopback with ROS domain ``domain_id``, default a
     random one) and record what it publishes (needs the ROS 2 build: rclpy and fer_msgs).
     Setup errors (unknown topics, an existing ``out``) raise before anything is written; once
     running, an error or Ctrl-C still closes the output bag with everything written so far.

@@ -57,7 +57,7 @@ class Throttle:
             self._last[kind] = (last, held + 1)
             return None
         self._last[kind] = (now, 0)
-        return text + (f" ({held} more like it in the last {self.period:.0f} s)" if held else "")
+        return text + (f" ({held} more like it in the last {self.period:g} s)" if held else "")
 
 
 @dataclass
