@@ -4,7 +4,9 @@ The node runs as its own process, started the way a user starts it:
 ``python -m fer_ros.ros --ros-args --params-file config/fer.yaml --params-file
 config/fer_node.yaml -p model:=baseline -p image_qos:=reliable``; this process publishes real
 frames of a real clip and decodes what the node publishes. Tests in this module share one
-node and run in file order (each continues the stream where the previous one left off).
+node and pass in any order: each continues the one stream of stamps (``Stream``), sets up
+what it needs (e.g. ends the faces of earlier tests first) and compares counters before and
+after; the test that stops the node with SIGINT starts its own.
 """
 
 from __future__ import annotations
@@ -63,16 +65,35 @@ def t_ns(t) -> int:
 
 
 class Stream:
-    """The frames this module has published so far, in order (stamps strictly increasing)."""
+    """The frames this module has published so far: stamps increase, except where a test jumps back
+    on purpose (``jump_back``); the stream then goes on from there."""
 
     def __init__(self):
-        self.k = 0
-        self.published: list = []  # stamps of frames published (good and bad)
+        self.ns = stamp_ns(stamp_of(0))
+        self.published: list = []  # stamps of frames published (good, bad, out of order)
 
     def next_stamp(self, fps: float = 30.0):
-        stamp = stamp_of(self.k, fps=30.0)
-        self.k += max(1, round(30.0 / fps))
-        return stamp
+        self.ns += round(1e9 / fps)
+        return _time(self.ns)
+
+    def jump_back(self, seconds: float):
+        self.ns -= round(seconds * 1e9)
+        return _time(self.ns)
+
+
+def stamp_ns(t) -> int:
+    return t.sec * 1_000_000_000 + t.nanosec
+
+
+def _time(ns: int):
+    from builtin_interfaces.msg import Time
+
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+def forget_faces(client, proc, stream, clip):
+    """Blank frames over more than lost_timeout: every face of earlier tests ends; the next face starts fresh."""
+    send_lockstep(client, proc, stream, [np.zeros_like(clip[0])] * 2, fps=0.8)
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +129,7 @@ def send_lockstep(client, proc, stream, frames, fps=30.0):
 
 def test_expressions_and_intervals_on_a_real_clip(ros, clip):
     proc, client, stream = ros
+    forget_faces(client, proc, stream, clip)  # the node's engine as fresh as the one run here below
     blank = np.zeros_like(clip[0])
     # the clip, then 1.5 s of stream time without a face: the track is lost (lost_timeout 1 s)
     # and its open interval is closed with "ended"
@@ -191,6 +213,8 @@ def test_newest_frame_only_drops_are_counted(ros, clip, rate):
             return d
         return None
 
+    # one frame first: losses are counted from gaps after the first frame the node sees
+    send_lockstep(client, proc, stream, clip[:1])
     before = client.wait_for(lambda: settled(len(stream.published)), 30, "diagnostics of the frames so far", proc)
     n_before = len(client.snapshot(client.frames))
     burst = []
@@ -227,8 +251,14 @@ def test_newest_frame_only_drops_are_counted(ros, clip, rate):
     )
 
 
-def test_diagnostics_report_rates_latency_drops_device_model(ros):
-    proc, client, _ = ros
+def test_diagnostics_report_rates_latency_drops_device_model(ros, clip):
+    proc, client, stream = ros
+    t0 = time.monotonic()
+    for k in range(20):  # 30 Hz for 2/3 s
+        stamp = stream.next_stamp()
+        client.publish(image_msg(clip[k], stamp))
+        stream.published.append(stamp)
+        time.sleep(max(0.0, t0 + (k + 1) / 30 - time.monotonic()))
     d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
     for key in (
         "input_rate_hz",
@@ -321,7 +351,7 @@ def test_parameter_changes_are_applied(ros, clip):
 def test_bad_frames_are_survived(ros, clip):
     proc, client, stream = ros
     n = len(client.snapshot(client.frames))
-    bad_before = int(client.latest_diagnostics(TOPIC)["frames_bad"])
+    bad_before = int(client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)["frames_bad"])
     yuv = image_msg(clip[0][:, :, :2].copy(), stream.next_stamp(), encoding="yuv422")  # 2 bytes a pixel
     short = image_msg(clip[0], stream.next_stamp())
     short.data = bytes(short.data)[:1000]
@@ -349,10 +379,11 @@ def test_a_stamp_1ms_back_is_dropped_and_resets_nothing(ros, clip):
     proc, client, stream = ros
     before = send_lockstep(client, proc, stream, clip[20:24])
     fid = before[-1].faces[0].face_id
-    ooo = int(client.latest_diagnostics(TOPIC)["frames_out_of_order"])
-    newest = stream.published[-1]
-    jitter = stamp_of(0, base_sec=newest.sec, offset_ns=newest.nanosec - 1_000_000)  # 1 ms before it
+    d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
+    ooo, jumps = int(d["frames_out_of_order"]), int(d["time_jumps"])
+    jitter = _time(stamp_ns(stream.published[-1]) - 1_000_000)  # 1 ms before the newest frame
     client.publish(image_msg(clip[24], jitter))
+    stream.published.append(jitter)
     client.wait_for(
         lambda: int(client.latest_diagnostics(TOPIC)["frames_out_of_order"]) == ooo + 1,
         30,
@@ -362,22 +393,25 @@ def test_a_stamp_1ms_back_is_dropped_and_resets_nothing(ros, clip):
     assert client.frame_for(jitter) is None, "no result for a dropped frame"
     after = send_lockstep(client, proc, stream, clip[24:26])
     assert [f.face_id for m in after for f in m.faces] == [fid, fid], "same id: nothing was reset"
-    assert int(client.latest_diagnostics(TOPIC)["time_jumps"]) == 0
+    assert int(client.latest_diagnostics(TOPIC)["time_jumps"]) == jumps
     assert "1.0 ms before the newest one" in proc.output()
-    assert not [e for e in client.snapshot(client.intervals) if e.end_reason == "time jump"]
+    assert not [e for e in client.snapshot(client.intervals) if e.face_id == fid and e.end_reason == "time jump"]
 
 
 def test_a_bag_loop_closes_open_intervals_with_time_jump(ros, clip):
     """Time jumps back (a looped bag): the open interval ends with reason "time jump", stamped with the
     last frame before the jump (so onset <= offset <= header stamp), then the face gets a new id."""
     proc, client, stream = ros
-    res = send_lockstep(client, proc, stream, clip[26:40])  # the smile: an interval opens
+    forget_faces(client, proc, stream, clip)
+    res = send_lockstep(client, proc, stream, clip[25:40])  # the smile: an interval opens
     fid = res[-1].faces[0].face_id
+    d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
     events = [e for e in client.snapshot(client.intervals) if e.face_id == fid]
     assert events and events[-1].status != ENDED, f"an interval is open on face {fid}"
     last = stream.published[-1]
-    back = stamp_of(0, base_sec=1_600_000_000)  # 100 million seconds earlier: a new timeline
+    back = stream.jump_back(100.0)  # a new timeline, as a looped bag starts again
     client.publish(image_msg(clip[40], back))
+    stream.published.append(back)
     m = client.wait_for(lambda: client.frame_for(back), 60, "the result of the earlier frame", proc)
     assert m.faces and m.faces[0].face_id != fid, "tracks reset: a new id"
     ended = client.wait_for(
@@ -389,14 +423,46 @@ def test_a_bag_loop_closes_open_intervals_with_time_jump(ros, clip):
     assert e.end_reason == "time jump"
     assert t_ns(e.header.stamp) == t_ns(last), "stamped with the last frame of the old timeline"
     assert t_ns(e.onset) <= t_ns(e.offset) <= t_ns(e.header.stamp)
-    assert int(client.latest_diagnostics(TOPIC)["time_jumps"]) >= 1 or client.wait_for(
-        lambda: int(client.latest_diagnostics(TOPIC)["time_jumps"]) == 1, 10, "time_jumps counted", proc
+    client.wait_for(
+        lambda: int(client.latest_diagnostics(TOPIC)["time_jumps"]) == int(d["time_jumps"]) + 1,
+        10,
+        "the jump counted",
+        proc,
     )
     assert "open intervals closed ('time jump')" in proc.output()
-    stream.published.append(back)
 
 
 # -- separate nodes ---------------------------------------------------------------------------
+def test_sigint_stops_cleanly_closing_open_intervals(tmp_path, clip):
+    """Ctrl-C mid-expression: the open interval is closed ("ended", reason "stream stopped") before the
+    node exits with code 0 and no traceback."""
+    domain = new_domain_id()
+    proc = NodeProcess(domain, NODE_PARAMS, tmp_path)
+    client = Client(domain)
+    try:
+        client.wait_ready(proc)
+        for k in range(1, 16):  # the smile
+            stamp = stamp_of(k)
+            client.publish(image_msg(clip[24 + k], stamp))
+            fid = client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, "a result", proc).faces[0].face_id
+        events = [e.status for e in client.snapshot(client.intervals) if e.face_id == fid]
+        assert events and events[-1] != ENDED, f"an interval is open on face {fid}: {events}"
+        rc = proc.signal(signal.SIGINT, timeout=30)
+        err = proc.stderr()
+        assert rc == 0, err[-3000:]
+        assert "Traceback" not in err
+        ended = client.wait_for(
+            lambda: [e for e in client.snapshot(client.intervals) if e.face_id == fid and e.status == ENDED],
+            5,
+            "the closing 'ended' event",
+        )
+        assert t_ns(ended[0].offset) == t_ns(stamp_of(15))
+        assert ended[0].end_reason == "stream stopped"
+    finally:
+        client.close()
+        proc.close()
+
+
 def test_two_compressed_cameras_with_separate_outputs_sim_time_and_sigterm(tmp_path, clip):
     """Two cameras on CompressedImage, each answered under its own namespace (/cam_a/fer_node/...),
     use_sim_time with no /clock, a corrupt JPEG, then SIGTERM."""

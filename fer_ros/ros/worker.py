@@ -138,28 +138,28 @@ class Worker:
         if ns:
             cam.guard.jitter = node.settings.stamp_jitter
             kind = cam.guard.classify(ns)
+            # (the log line goes out before the counter moves: whoever sees the count can read the line)
             if kind == JITTER:
-                with node.lock:
-                    cam.counts.out_of_order += 1
                 node.warn(
                     cam,
                     "jitter",
                     f"{cam.topic}: frame stamped {1000 * cam.guard.behind(ns):.1f} ms before the newest one "
                     f"(within stamp_jitter {node.settings.stamp_jitter:g} s): dropped, nothing reset",
                 )
+                with node.lock:
+                    cam.counts.out_of_order += 1
                 return
             if kind == JUMP:
-                back = cam.guard.behind(ns)
-                self.close(cam, END_TIME_JUMP)
-                with node.lock:
-                    cam.counts.time_jumps += 1
                 node.warn(
                     cam,
                     "jump",
-                    f"{cam.topic}: stamp went back {back:.3f} s (more than stamp_jitter "
+                    f"{cam.topic}: stamp went back {cam.guard.behind(ns):.3f} s (more than stamp_jitter "
                     f"{node.settings.stamp_jitter:g} s, e.g. a bag loop): open intervals closed ('time jump'), "
                     "tracks reset",
                 )
+                self.close(cam, END_TIME_JUMP)
+                with node.lock:
+                    cam.counts.time_jumps += 1
         cam.silenced = False
         result = cam.engine.process(bgr, engine_stamp(cam.stamps, header.stamp))
         busy = time.monotonic() - t0
@@ -221,12 +221,12 @@ class Worker:
         """No frame for silence_timeout: close the camera's open intervals ("stream stopped")."""
         if cam.silenced or cam.engine is None:
             return
-        n = self.close(cam, END_STREAM_STOPPED)
-        cam.silenced = True
         self.node.log.warning(
             f"{cam.topic}: no frames for {self.node.settings.silence_timeout:g} s: "
-            f"{n} open interval event(s) closed ('stream stopped'), tracks reset"
+            "open intervals closed ('stream stopped'), tracks reset"
         )
+        self.close(cam, END_STREAM_STOPPED)
+        cam.silenced = True
 
     def retire(self, cam: Camera) -> None:
         """ros4hri input: the detector stopped tracking the face; its engine goes back to the pool."""
