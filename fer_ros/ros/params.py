@@ -1,8 +1,10 @@
-"""The node's ROS parameters: declarations with descriptions and ranges, defaults from the engine.
+"""The node's ROS parameters: declarations with descriptions and ranges, reading and checking them.
 
-Every engine parameter of config/fer.yaml is declared here with a description and the outer
-range ROS tools show; defaults come from EngineConfig / SpotterConfig and validation from
-EngineConfig.validate (the one place for the exact rules).
+Engine parameters (config/fer.yaml): defaults from EngineConfig / SpotterConfig, validation by
+EngineConfig.validate (the one place for the exact rules); the ranges here are the outer bounds
+ROS tools show. The node's own parameters (config/fer_node.yaml): NodeSettings, with its checks.
+``declare_all`` declares both and makes every refusal name its parameter: unknown names (a typo
+must not pass silently), ill-typed values; an int given for a double is taken as that double.
 """
 
 from __future__ import annotations
@@ -271,10 +273,8 @@ def declare_all(node) -> None:
     from rclpy.parameter import Parameter
 
     overrides = node._parameter_overrides  # rclpy keeps them here; read before declaring
-    unknown = sorted(
-        n for n in overrides if n not in ENGINE_PARAMS and n not in NODE_PARAMS and not n.startswith("qos_overrides.")
-    )
-    unknown = [n for n in unknown if n != "use_sim_time"]
+    ours = set(ENGINE_PARAMS) | set(NODE_PARAMS) | {"use_sim_time"}  # use_sim_time: rclpy declares it
+    unknown = sorted(n for n in overrides if n not in ours and not n.startswith("qos_overrides."))
     if unknown:
         raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
     table = {name: (default, *ENGINE_PARAMS[name]) for name, default in engine_defaults().items()}
