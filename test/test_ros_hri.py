@@ -122,9 +122,14 @@ def test_tracked_roi_expression_and_aligned_match_the_frame(ros, clip):
     assert checked >= 10
     crops = client.wait_for(lambda: client.snapshot(faces["aligned"]), 10, "an aligned crop", proc)
     assert crops[-1].encoding == "mono8" and crops[-1].width == crops[-1].height >= 32
+    last = client.wait_for(  # published right after the frame's FrameExpressions
+        lambda: [t for t in client.snapshot(client.tracked) if t_ns(t.header.stamp) == t_ns(results[-1].header.stamp)],
+        10,
+        "the tracked list of the last frame",
+        proc,
+    )
+    assert list(last[-1].ids) == [hid], "tracked: the face in view, stamped with the image stamp"
     tracked = client.snapshot(client.tracked)
-    last = [t for t in tracked if t_ns(t.header.stamp) == t_ns(results[-1].header.stamp)]
-    assert last and list(last[-1].ids) == [hid], "tracked: the face in view, stamped with the image stamp"
     sent = {t_ns(m.header.stamp) for m in results}
     assert all(t_ns(t.header.stamp) in sent for t in tracked if t_ns(t.header.stamp) > t_ns(first[-1].header.stamp))
 
@@ -153,8 +158,9 @@ def test_per_face_publishers_come_and_go_without_a_leak(ros, clip):
         assert {t.split("/")[3] for t in topics} == {hid}, topics
         send(client, proc, stream, [blank] * 2, dt=0.4)  # 0.8 s unseen > lost_timeout 0.5
         client.wait_for(lambda: not _face_topics(client), 10, f"{hid}'s publishers to be destroyed", proc)
-        tracked = client.wait_for(lambda: client.snapshot(client.tracked), 10, "tracked", proc)
-        assert list(tracked[-1].ids) == []
+        client.wait_for(
+            lambda: (lambda t: t and list(t[-1].ids) == [])(client.snapshot(client.tracked)), 10, "tracked empty", proc
+        )
     assert len(set(ids)) == len(ids), "a new id each time"
     assert "Traceback" not in proc.output()
 

@@ -90,8 +90,12 @@ def test_ros2_launch_runs_the_node(tmp_path, clip, lifecycle):
             client.publish(image_msg(frame, stamp), topic)
             m = client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, f"the result of frame {k}", proc)
         assert m.faces and m.faces[0].hri_id
-        tracked = client.wait_for(lambda: client.snapshot(client.tracked), 10, "/humans/faces/tracked", proc)
-        assert list(tracked[-1].ids) == [m.faces[0].hri_id]
+        client.wait_for(
+            lambda: (lambda t: t and list(t[-1].ids) == [m.faces[0].hri_id])(client.snapshot(client.tracked)),
+            10,
+            "/humans/faces/tracked to list the face",
+            proc,
+        )
         if lifecycle:
             assert "active" in proc.output()
     finally:
