@@ -341,6 +341,11 @@ class Client:
             time.sleep(0.1)
         raise AssertionError(f"fer_node not ready after {timeout} s:\n{proc.output()}")
 
+    def last_tracked(self) -> list[str] | None:
+        """The ids of the newest /humans/faces/tracked message (None before the first)."""
+        with self.lock:
+            return list(self.tracked[-1].ids) if self.tracked else None
+
     def snapshot(self, store) -> list:
         with self.lock:
             return list(store)

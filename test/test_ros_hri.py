@@ -158,9 +158,7 @@ def test_per_face_publishers_come_and_go_without_a_leak(ros, clip):
         assert {t.split("/")[3] for t in topics} == {hid}, topics
         send(client, proc, stream, [blank] * 2, dt=0.4)  # 0.8 s unseen > lost_timeout 0.5
         client.wait_for(lambda: not _face_topics(client), 10, f"{hid}'s publishers to be destroyed", proc)
-        client.wait_for(
-            lambda: (lambda t: t and list(t[-1].ids) == [])(client.snapshot(client.tracked)), 10, "tracked empty", proc
-        )
+        client.wait_for(lambda: client.last_tracked() == [], 10, "the tracked list to empty", proc)
     assert len(set(ids)) == len(ids), "a new id each time"
     assert "Traceback" not in proc.output()
 

@@ -91,7 +91,7 @@ def test_ros2_launch_runs_the_node(tmp_path, clip, lifecycle):
             m = client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, f"the result of frame {k}", proc)
         assert m.faces and m.faces[0].hri_id
         client.wait_for(
-            lambda: (lambda t: t and list(t[-1].ids) == [m.faces[0].hri_id])(client.snapshot(client.tracked)),
+            lambda: client.last_tracked() == [m.faces[0].hri_id],
             10,
             "/humans/faces/tracked to list the face",
             proc,
