@@ -134,7 +134,12 @@ def test_a_silent_camera_closes_its_intervals(ros, clip):
     right_new = client.snapshot(client.by_ns[OUT[RIGHT]]["intervals"])[right_before:]
     assert all(e.header.frame_id == RIGHT and e.end_reason == "stream stopped" for e in right_new)
     hid = res[-1].faces[0].hri_id
-    client.wait_for(lambda: hid not in (client.last_tracked() or [hid]), 10, "tracked to drop the face", proc)
+
+    def dropped():
+        ids = client.last_tracked()
+        return ids is not None and hid not in ids
+
+    client.wait_for(dropped, 10, "tracked to drop the face", proc)
     client.wait_for(lambda: "no frames for 1 s" in proc.output(), 10, "the silence's log line", proc)
     # the camera comes back: the face is tracked again (a new id: its track was ended)
     again = send(client, proc, counters, LEFT, clip[40:42])
