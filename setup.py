@@ -60,7 +60,7 @@ setup(
     entry_points={
         "console_scripts": [
             "fer-ros = fer_ros.cli:main",
-            "fer_node = fer_ros.ros.node:main",
+            "fer_node = fer_ros.ros.main:main",
         ],
     },
 )

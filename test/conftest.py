@@ -89,27 +89,6 @@ def run_frames():
     return run_engine
 
 
-def pytest_collection_modifyitems(items) -> None:
-    """pytest-randomly shuffles the tests within every module. A module whose tests continue one
-    another (one shared node, one stream: test_ros_node.py) sets ``RUN_IN_FILE_ORDER = True``
-    and gets its tests back in file order, in the places the shuffle gave that module; every
-    other module keeps its random order. (This hook runs after the shuffle: pytest-randomly's
-    hook is a wrapper that reorders before all plain hooks.)"""
-    by_module: dict = {}
-    for k, item in enumerate(items):
-        module = getattr(item, "module", None)
-        if getattr(module, "RUN_IN_FILE_ORDER", False):
-            by_module.setdefault(module, []).append(k)
-    for slots in by_module.values():
-        for k, item in zip(slots, sorted((items[k] for k in slots), key=_file_position)):
-            items[k] = item
-
-
-def _file_position(item) -> tuple:
-    callspec = getattr(item, "callspec", None)
-    return item.location[1] or 0, tuple(sorted(callspec.indices.items())) if callspec else ()
-
-
 @pytest.fixture(params=ENGINE_MODELS)
 def engine_model(request) -> str:
     """Both models, "baseline" and "recurrent"."""

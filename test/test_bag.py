@@ -44,7 +44,13 @@ from fer_ros.model.classes import CLASS_NAMES, PHASES  # noqa: E402
 from fer_ros.ros import bag_messages as bagmod  # noqa: E402
 from fer_ros.ros.bag import BAG_VERSION, output_typestore, run_bag  # noqa: E402
 from fer_ros.ros.images import COMPRESSED_IMAGE  # noqa: E402
-from fer_ros.ros.messages import PHASE_CODES, STATUS_CODES, StampBook, seconds_to_time  # noqa: E402
+from fer_ros.ros.messages import (  # noqa: E402
+    END_REASON_NAMES,
+    PHASE_CODES,
+    STATUS_CODES,
+    StampBook,
+    seconds_to_time,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_700_000_000  # header stamps at a present-day epoch: float seconds lose nanoseconds there
@@ -438,7 +444,7 @@ def test_mcap_results_equal_the_sqlite_run_on_the_same_frames(loop_cli, main_out
 def test_stamps_going_back_reset_tracks(loop_cli, frames):
     proc, out = loop_cli
     assert "1 resets" in proc.stdout
-    assert "stamp went backwards" in proc.stderr
+    assert "stamp went back" in proc.stderr and "time jump" in proc.stderr
     msgs = [m for _, m in read_bag(out)[EXPR]]
     assert len(msgs) == N_FIRST + N_LOOP
     _, stamps = frames
@@ -448,10 +454,18 @@ def test_stamps_going_back_reset_tracks(loop_cli, frames):
     before = {f.face_id for m in msgs[:N_FIRST] for f in m.faces}
     after = {f.face_id for m in msgs[N_FIRST:] for f in m.faces}
     assert before and after and not before & after, (before, after)
-    evs = [e for _, e in read_bag(out)[IVAL]]
+    evs = read_bag(out)[IVAL]
+    last_first_pass = max(t for t, m in read_bag(out)[EXPR][:N_FIRST])
     for fid in before:  # every interval of the first pass is closed by the jump
-        statuses = [e.status for e in evs if e.face_id == fid]
+        statuses = [e.status for _, e in evs if e.face_id == fid]
         assert statuses.count(STATUS_CODES["started"]) == statuses.count(STATUS_CODES["ended"])
+    jumped = [(t, e) for t, e in evs if e.end_reason == "time jump"]
+    assert jumped, "the loop closes an open interval with reason 'time jump'"
+    for t, e in jumped:  # consistent: written with the first pass's last frame, after its offset
+        assert e.face_id in before and t == last_first_pass
+        assert t_ns(e.onset) <= t_ns(e.offset) <= t_ns(e.header.stamp) == ns_of(stamps[N_FIRST - 1])
+    assert all(e.end_reason for _, e in evs if e.status == STATUS_CODES["ended"])
+    assert not any(e.end_reason for _, e in evs if e.status != STATUS_CODES["ended"])
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -554,6 +568,8 @@ def test_message_constants_match_the_msg_files():
     ival = store.types["fer_msgs/msg/ExpressionInterval"]
     assert {n: getattr(face, f"PHASE_{n.upper()}") for n in PHASES} == PHASE_CODES
     assert {s: getattr(ival, f"STATUS_{s.upper()}") for s in ("started", "apex", "ended")} == STATUS_CODES
+    ends = {v for k, v in vars(ival).items() if k.startswith("END_")}
+    assert ends == set(END_REASON_NAMES), "ExpressionInterval.END_* are the engine's end reasons"
 
 
 def test_stamps_map_back_exactly():
@@ -611,6 +627,7 @@ def _decoded(out: Path) -> tuple[list, list]:
             [
                 (
                     f.face_id,
+                    f.hri_id,
                     f.x,
                     f.y,
                     f.width,
@@ -632,7 +649,9 @@ def _decoded(out: Path) -> tuple[list, list]:
             t,
             header(e),
             e.face_id,
+            e.hri_id,
             e.status,
+            e.end_reason,
             e.label,
             e.confidence,
             list(e.class_names),

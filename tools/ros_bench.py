@@ -1,12 +1,14 @@
 """Rate and latency of fer_node on a real clip, over real DDS on loopback. Prints; asserts nothing.
 
     tools/with_ros.sh python tools/ros_bench.py [--clip NAME] [--rate 30] [--model baseline] [--frames N]
+        [--ros4hri on|off] [--image-qos reliable|sensor_data]
 
-Starts the node as its own process (``config/fer.yaml``, reliable image QoS, a domain id
-of its own, loopback discovery), publishes the clip's frames as sensor_msgs/Image at
-``--rate`` Hz, and prints: frames published / processed / dropped by the node / lost before
-it, end-to-end latency (publish -> FrameExpressions received here, matched by stamp), the
-rate of results, and the node's own /diagnostics figures.
+Starts the node as its own process (``config/fer.yaml`` and ``config/fer_node.yaml``, a domain
+id of its own, loopback discovery), publishes the clip's frames as sensor_msgs/Image at
+``--rate`` Hz, and prints: the start-up time (process start -> its topics matched: imports,
+model load and warm-up at configure), frames published / processed / dropped by the node /
+lost before it, end-to-end latency (publish -> FrameExpressions received here, matched by
+stamp), the rate of results, and the node's own /diagnostics figures.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ def main() -> int:
     p.add_argument("--frames", type=int, default=None, help="frames to publish (default: the whole clip)")
     p.add_argument("--model", default="baseline", help="recurrent | baseline")
     p.add_argument("--device", default="auto")
+    p.add_argument("--ros4hri", choices=("on", "off"), default="on", help="the ROS4HRI topics too")
+    p.add_argument("--image-qos", choices=("reliable", "sensor_data"), default="reliable")
     args = p.parse_args()
 
     frames = read_clip(args.clip, limit=args.frames)
@@ -43,12 +47,20 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         proc = NodeProcess(
             domain,
-            {"model": args.model, "device": args.device, "image_qos": "reliable", "diagnostics_period": 1.0},
+            {
+                "model": args.model,
+                "device": args.device,
+                "image_qos": args.image_qos,
+                "ros4hri": args.ros4hri == "on",
+                "diagnostics_period": 1.0,
+            },
             Path(tmp),
         )
+        t_start = time.monotonic()
         client = Client(domain)
         try:
             client.wait_ready(proc)
+            startup = time.monotonic() - t_start - 0.5  # wait_ready lets the endpoints settle for 0.5 s
             sent: dict[int, float] = {}
             t0 = time.monotonic()
             for k, frame in enumerate(frames):
@@ -68,9 +80,10 @@ def main() -> int:
     q = (lambda f: 1000 * lat[min(len(lat) - 1, int(f * len(lat)))]) if lat else (lambda f: float("nan"))
     h, w = frames[0].shape[:2]
     print(
-        f"fer_node, model {args.model}, device {diag.get('device', '?')}: {len(frames)} frames {w}x{h} "
-        f"published at {len(frames) / t_pub:.1f} Hz"
+        f"fer_node, model {args.model}, device {diag.get('device', '?')}, {args.image_qos} images, ROS4HRI "
+        f"{args.ros4hri}: {len(frames)} frames {w}x{h} published at {len(frames) / t_pub:.1f} Hz"
     )
+    print(f"  start-up (process start -> topics matched, model loaded and warmed up): {startup:.1f} s")
     print(
         f"  results: {len(got)} FrameExpressions ({len(got) / t_pub:.1f} Hz); node: "
         f"{diag.get('frames_processed')} processed, {diag.get('frames_dropped')} dropped (newer frame waiting), "

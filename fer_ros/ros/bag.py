@@ -19,9 +19,11 @@ layer the ROS node shares.
 The engine stamp of a frame is its header stamp (the bag timestamp when the header
 stamp is zero; the header is still copied as it is). Face ids are unique across the
 cameras of a run and never reused, as the node publishes them (each camera's engine
-tracks on its own, all drawing ids from one counter). A stamp going backwards on
-a camera (a looped bag) makes that camera's engine end all faces (their intervals get
-"ended" events) and start new ids. A message that cannot be decoded (unknown
+tracks on its own, all drawing ids from one counter). Stamps are checked as the node
+checks them (timeline.StampGuard): a frame up to ``stamp_jitter`` seconds before the
+newest one is dropped and resets nothing; one further back (a looped bag) closes that
+camera's open intervals ("ended", reason "time jump", written with the camera's last
+frame's header and bag time), then its engine starts again with new ids. A message that cannot be decoded (unknown
 encoding, corrupt JPEG, truncated data) is logged, counted and skipped: no
 FrameExpressions is written for it, as the node publishes one per processed frame.
 
@@ -43,6 +45,7 @@ import numpy as np
 
 from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
 from fer_ros.engine.images import BadFrame, as_bgr
+from fer_ros.engine.spotter import END_TIME_JUMP
 
 from .bag_io import messages, open_reader, open_writer
 from .bag_messages import (
@@ -57,11 +60,13 @@ from .images import COMPRESSED_IMAGE, IMAGE, IMAGE_TYPES
 from .messages import (
     EXPRESSION_INTERVAL,
     FRAME_EXPRESSIONS,
+    INTERVALS_DEPTH,
     StampBook,
     frame_fields,
     header_fields,
     interval_fields,
 )
+from .timeline import DEFAULT_JITTER, IN_ORDER, JITTER, JUMP, StampGuard
 
 log = logging.getLogger("fer_ros.ros.bag")
 
@@ -81,7 +86,8 @@ class TopicStats:
     reasons: Counter = field(default_factory=Counter)
     faces: int = 0  # face detections over all processed frames
     ids: set = field(default_factory=set)  # published face ids
-    resets: int = 0  # times the stamp went backwards
+    resets: int = 0  # times the stamp jumped back (more than stamp_jitter): intervals closed, tracks reset
+    out_of_order: int = 0  # frames up to stamp_jitter before the newest one: dropped
     seconds: float = 0.0  # engine wall time (through the node: publish -> its answer)
 
 
@@ -111,7 +117,8 @@ class BagSummary:
             per = f", {1000 * t.seconds / t.processed:.1f} ms/frame" if t.processed else ""
             out.append(
                 f"  {name} [{t.msgtype.rsplit('/', 1)[-1]}]: {t.processed} frames processed, "
-                f"{t.bad} bad skipped, {t.faces} faces, {len(t.ids)} ids, {t.resets} resets{per}"
+                f"{t.bad} bad skipped, {t.out_of_order} out of order, {t.faces} faces, {len(t.ids)} ids, "
+                f"{t.resets} resets{per}"
             )
             for reason, n in t.reasons.most_common(3):
                 out.append(f"      {n} x {reason}")
@@ -133,7 +140,7 @@ class _Camera:
         self.book = StampBook()
         self.last_header: dict | None = None
         self.last_time = 0
-        self.last_ns: int | None = None  # stamp of the last decodable frame
+        self.guard = StampGuard()  # the node's check of stamps going back (jitter / jump)
         self.warned_zero_stamp = False
 
     def bad(self, reason: str, stamp: dict | None = None) -> None:
@@ -151,12 +158,14 @@ class _Outputs:
 
     def __init__(self, writer, store, summary: BagSummary):
         self.writer, self.store, self.summary = writer, store, summary
-        qos = output_qos()
         self.frames = writer.add_connection(
-            summary.expressions_topic, FRAME_EXPRESSIONS, typestore=store, offered_qos_profiles=qos
+            summary.expressions_topic, FRAME_EXPRESSIONS, typestore=store, offered_qos_profiles=output_qos()
         )
         self.intervals = writer.add_connection(
-            summary.intervals_topic, EXPRESSION_INTERVAL, typestore=store, offered_qos_profiles=qos
+            summary.intervals_topic,
+            EXPRESSION_INTERVAL,
+            typestore=store,
+            offered_qos_profiles=output_qos(INTERVALS_DEPTH, transient_local=True),
         )
 
     def frame(self, values: dict, bag_time: int) -> None:
@@ -196,10 +205,15 @@ class _EngineRunner:
         stamp: dict,
         bag_time: int,
         bad: str | None,
+        order: str = IN_ORDER,
     ) -> None:
         if bad is not None:  # not decodable: never reaches the engine (as in the node)
             cam.bad(bad, stamp)
             return
+        if order == JITTER:  # dropped, as the node drops it
+            return
+        if order == JUMP and cam.engine is not None:  # close the old timeline with its last frame's stamps
+            self._events(cam, cam.engine.reset(END_TIME_JUMP), cam.last_header or header, cam.last_time)
         if cam.engine is None:
             cam.engine = Engine(self.cfg, ids=self.ids)
             self.cameras.append(cam)
@@ -212,7 +226,7 @@ class _EngineRunner:
             cam.bad(result.error, stamp)
             self._events(cam, result.events, header, bag_time)
             return
-        self.out.frame(frame_fields(result, header), bag_time)
+        self.out.frame(frame_fields(result, header, (image.shape[1], image.shape[0])), bag_time)
         cam.stats.processed += 1
         cam.stats.faces += len(result.faces)
         cam.stats.ids.update(f.id for f in result.faces)
@@ -252,6 +266,30 @@ def _keep_definition(conn, typestore) -> tuple[str, str]:
     return msgdef, digest
 
 
+def _check_order(cam: _Camera, stamp: dict) -> str:
+    ns = stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
+    order = cam.guard.classify(ns)
+    if order == JITTER:
+        cam.stats.out_of_order += 1
+        if cam.stats.out_of_order <= LOGGED_BAD_PER_TOPIC:
+            log.warning(
+                "%s: frame %.1f ms before the newest one (within stamp_jitter): dropped",
+                cam.topic,
+                1000 * cam.guard.behind(ns),
+            )
+        return order
+    if order == JUMP:
+        cam.stats.resets += 1
+        log.warning(
+            "%s: stamp went back %.3f s (e.g. a bag loop): open intervals closed ('time jump'), tracks reset",
+            cam.topic,
+            cam.guard.behind(ns),
+        )
+        cam.guard.reset()
+    cam.guard.accept(ns)
+    return order
+
+
 def run_bag(
     inp: str | Path,
     out: str | Path,
@@ -264,13 +302,15 @@ def run_bag(
     progress: bool = True,
     through_node: bool = False,
     domain_id: int | None = None,
+    stamp_jitter: float = DEFAULT_JITTER,
 ) -> BagSummary:
     """Run the engine over the image topics of bag ``inp`` and write bag ``out``; returns what was done.
 
     ``topics``: image topics to process (default: every Image and CompressedImage topic).
     ``keep`` / ``keep_all``: input topics copied into ``out``, with their definitions and QoS.
+    ``stamp_jitter``: seconds a camera's stamp may fall back and only be dropped (the node's parameter).
     ``through_node``: instead of an engine in this process, replay the images into the real
-    ROS node (fer_ros.ros.node, started here on loopback with ROS domain ``domain_id``, default a
+    ROS node (``python -m fer_ros.ros``, started here on loopback with ROS domain ``domain_id``, default a
     random one) and record what it publishes (needs the ROS 2 build: rclpy and fer_msgs).
     Setup errors (unknown topics, an existing ``out``) raise before anything is written; once
     running, an error or Ctrl-C still closes the output bag with everything written so far.
@@ -341,6 +381,8 @@ def run_bag(
         msgtypes = {c.topic: c.msgtype for c in image_conns}
         stats = {t: TopicStats(msgtypes[t]) for t in chosen}
         cameras = {t: _Camera(t, msgtypes[t], stats[t]) for t in chosen}
+        for cam in cameras.values():
+            cam.guard.jitter = stamp_jitter
         summary = BagSummary(
             out, storage, stats, expressions_topic, intervals_topic, kept=dict.fromkeys(kept_topics, 0)
         )
@@ -366,7 +408,7 @@ def run_bag(
             if through_node:
                 from .bag_node import NodeRunner
 
-                runner = NodeRunner(cfg, outputs, list(cameras.values()), domain_id)
+                runner = NodeRunner(cfg, outputs, list(cameras.values()), domain_id, stamp_jitter)
             else:
                 runner = _EngineRunner(cfg, outputs)
 
@@ -407,15 +449,14 @@ def run_bag(
                             header["frame_id"],
                         )
                     image = bad = None
+                    order = IN_ORDER
                     try:
                         image = as_bgr(decode_image(msg, conn.msgtype))
                     except BadFrame as e:
                         bad = str(e)
-                    else:  # the engine (here or in the node) resets this camera when its stamps go back
-                        ns = stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
-                        cam.stats.resets += cam.last_ns is not None and ns < cam.last_ns
-                        cam.last_ns = ns
-                    runner.image(cam, raw, image, header, stamp, bag_time, bad)
+                    else:  # stamps going back: the node's rule (timeline.py), here and in the node alike
+                        order = _check_order(cam, stamp)
+                    runner.image(cam, raw, image, header, stamp, bag_time, bad, order)
             finally:
                 bar.close()
                 runner.close()

@@ -133,8 +133,9 @@ def output_topics(namespace: str = DEFAULT_NAMESPACE) -> tuple[str, str]:
     return f"{ns}/{EXPRESSIONS_TOPIC}", f"{ns}/{INTERVALS_TOPIC}"
 
 
-def output_qos():
-    """What the node offers on its outputs: rclpy's default publisher profile (reliable, volatile, depth 10)."""
+def output_qos(depth: int = 10, transient_local: bool = False):
+    """What the node offers on an output: reliable, keep last ``depth``; the interval topics are
+    transient local (outputs.py), the per-frame ones volatile."""
     from rosbags.interfaces import (
         Qos,
         QosDurability,
@@ -148,9 +149,9 @@ def output_qos():
     return [
         Qos(
             QosHistory.KEEP_LAST,
-            10,
+            depth,
             QosReliability.RELIABLE,
-            QosDurability.VOLATILE,
+            QosDurability.TRANSIENT_LOCAL if transient_local else QosDurability.VOLATILE,
             zero,
             zero,
             QosLiveliness.AUTOMATIC,

@@ -1,6 +1,6 @@
 """`fer-ros bag --through-node`: replay a bag's images into the real ROS node, record what it publishes.
 
-The node (``python -m fer_ros.ros.node``) runs as its own process on a private ROS domain
+The node (``python -m fer_ros.ros``) runs as its own process on a private ROS domain
 with loopback-only discovery, reliable image QoS and ``use_sim_time``. Each image is
 published (its bag bytes as they are, with ``/clock`` set to its stamp first) and the
 replay waits for the node's FrameExpressions of that image before sending the next, so
@@ -34,6 +34,7 @@ from pathlib import Path
 from fer_ros.engine.engine import EngineConfig
 
 from .messages import EXPRESSION_INTERVAL, FRAME_EXPRESSIONS
+from .timeline import JITTER
 
 log = logging.getLogger("fer_ros.ros.bag")
 
@@ -65,8 +66,11 @@ def ros_missing() -> str | None:
     return None
 
 
-def node_params(cfg: EngineConfig, image_topics: list[str], compressed: bool) -> dict:
-    """The node's parameters for this replay: the engine configuration and the replay's topics and QoS."""
+def node_params(cfg: EngineConfig, image_topics: list[str], compressed: bool, stamp_jitter: float) -> dict:
+    """The node's parameters for this replay: the engine configuration and the replay's topics and QoS.
+
+    All cameras publish on one pair of topics (as the offline runner writes them), no ROS4HRI,
+    and no silence timer: the replay's pace is not the bag's time."""
     engine = {}
     defaults = EngineConfig()
     for f in fields(EngineConfig):
@@ -86,6 +90,10 @@ def node_params(cfg: EngineConfig, image_topics: list[str], compressed: bool) ->
         "image_topics": image_topics,
         "compressed": compressed,
         "image_qos": "reliable",
+        "output_namespaces": [f"/{NODE_NAME}"] * len(image_topics),
+        "ros4hri": False,
+        "stamp_jitter": float(stamp_jitter),
+        "silence_timeout": 0.0,
         "use_sim_time": True,
         "diagnostics_period": 0.1,
     }
@@ -94,7 +102,9 @@ def node_params(cfg: EngineConfig, image_topics: list[str], compressed: bool) ->
 class NodeRunner:
     """Same interface as bag._EngineRunner: ``image(...)`` per bag image, ``close()`` at the end."""
 
-    def __init__(self, cfg: EngineConfig, outputs, cameras: list, domain_id: int | None = None):
+    def __init__(
+        self, cfg: EngineConfig, outputs, cameras: list, domain_id: int | None = None, stamp_jitter: float = 0.5
+    ):
         import rclpy
         import yaml
         from diagnostic_msgs.msg import DiagnosticArray
@@ -129,7 +139,7 @@ class NodeRunner:
 
         self._tmp = tempfile.TemporaryDirectory(prefix="fer_bag_node_")
         params_file = Path(self._tmp.name) / "params.yaml"
-        params = node_params(cfg, list(self.node_topics.values()), compressed)
+        params = node_params(cfg, list(self.node_topics.values()), compressed, stamp_jitter)
         params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
         env = dict(
             os.environ,
@@ -144,7 +154,7 @@ class NodeRunner:
         args = [
             sys.executable,
             "-m",
-            "fer_ros.ros.node",
+            "fer_ros.ros",
             "--ros-args",
             "-r",
             f"__node:={NODE_NAME}",
@@ -278,7 +288,9 @@ class NodeRunner:
                 return
 
     # -- the runner interface -------------------------------------------------------------------
-    def image(self, cam, raw: bytes, image, header: dict, stamp: dict, bag_time: int, bad: str | None) -> None:
+    def image(
+        self, cam, raw: bytes, image, header: dict, stamp: dict, bag_time: int, bad: str | None, order: str = "in order"
+    ) -> None:
         t0 = time.perf_counter()
         key = (header["frame_id"], header["stamp"]["sec"], header["stamp"]["nanosec"])
         self.bag_times[key] = (bag_time, cam)
@@ -296,6 +308,8 @@ class NodeRunner:
                 f"the node's /diagnostics to count the bad frame on {node_topic}",
                 soft=True,
             )
+        elif order == JITTER:  # the node drops it without an answer (it counts it as out of order)
+            pass
         else:
             self.sent[key] += 1
             self._wait(
