@@ -37,6 +37,8 @@ def test_engine_public_api_is_small_and_importable():
         "Engine",
         "EngineGroup",
         "PreparedFrame",
+        "Models",
+        "run_models",
         "EngineConfig",
         "SpotterConfig",
         "FrameResult",

@@ -101,6 +101,11 @@ class Engine:
 
     # -- what a front end may read ------------------------------------------------------
     @property
+    def models(self) -> Models:
+        """The networks this engine runs (shared with the engines built with the same ``models``)."""
+        return self._models
+
+    @property
     def model_name(self) -> str:
         return self._predictor.name
 

@@ -45,7 +45,7 @@ from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
-from fer_ros.engine import Engine, EngineConfig
+from fer_ros.engine import Engine, EngineConfig, Models
 
 from .camera import Camera, Throttle
 from .diagnostics import Limits, Window, camera_status, updated_rate
@@ -114,6 +114,7 @@ class FerNode(LifecycleNode):
         self.hri: HriFaces | None = None
         self.hri_prefix = ""
         self.keep_features = False
+        self.models: Models | None = None  # every engine's networks: all faces of all cameras in one batch
         self.device = self.model = ""
         self.start_error = ""
         self.decode = image_to_bgr
@@ -144,6 +145,10 @@ class FerNode(LifecycleNode):
     def take_config(self) -> EngineConfig | None:
         cfg, self._pending_cfg = self._pending_cfg, None
         return cfg
+
+    def new_engine(self, cfg: EngineConfig, models: Models | None = None) -> Engine:
+        """An engine on the node's shared networks (or ``models``), with node-wide face ids."""
+        return Engine(copy.deepcopy(cfg), ids=self.ids, keep_features=self.keep_features, models=models or self.models)
 
     def set_model(self, engine: Engine) -> None:
         with self.lock:
@@ -177,20 +182,20 @@ class FerNode(LifecycleNode):
         if settings.ros4hri or settings.input_mode == "ros4hri":
             self.hri_prefix = settings.ros4hri_id_prefix or random_prefix()
             self.hri = HriFaces(self, aligned=self.keep_features, tracked=settings.input_mode == "images")
+        self.models = Models(cfg)
         if settings.input_mode == "images":
             topics = [self.resolve_topic_name(t) for t in settings.image_topics]
             spaces = settings.output_namespaces or [output_namespace(t, self.get_name()) for t in topics]
             spaces = [self.resolve_topic_name(s) if s else "" for s in spaces]
             self._check_namespaces(topics, spaces, explicit=bool(settings.output_namespaces))
             for topic, ns in zip(topics, spaces):
-                engine = Engine(copy.deepcopy(cfg), ids=self.ids, keep_features=self.keep_features)
+                engine = self.new_engine(cfg)
                 self._warm_up(engine)
                 name = f"{topic.rstrip('/')}/compressed" if settings.compressed else topic  # what it subscribes to
                 self.cameras.append(Camera(name, engine, outputs=self._outputs_for(ns)))
             self.set_model(self.cameras[0].engine)
         else:  # the faces come and go: their engines are built by the worker (first one warmed here)
-            face_cfg = dataclasses.replace(copy.deepcopy(cfg), aligned=True)
-            probe = Engine(face_cfg, ids=self.ids, keep_features=self.keep_features)
+            probe = self.new_engine(dataclasses.replace(cfg, aligned=True))
             self._warm_up(probe)
             self.worker.pool.append(probe)
             self.set_model(probe)
@@ -325,6 +330,7 @@ class FerNode(LifecycleNode):
                     cam.engine.close()
             self.worker.close_pool()
         self.cameras = []
+        self.models = None
         if self._hri_input is not None:
             self._hri_input.close()
             self._hri_input = None

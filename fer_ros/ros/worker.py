@@ -1,14 +1,18 @@
 """The node's worker thread: the one thread that runs engines and publishes their results.
 
 The executor threads only store the newest message of each camera and raise requests
-(new parameters, a silent camera, a face that left); this thread takes the cameras' newest
-frames round-robin and, between two frames, serves the requests. Engines, the ROS4HRI
-publishers and each camera's publishing state are touched by this thread only; the
-counters it shares with the diagnostics are updated under the node's lock.
+(new parameters, a silent camera, a face that left); this thread takes every camera's
+newest frame at once and, between two batches, serves the requests. Engines, the ROS4HRI
+publishers and each camera's publishing state are touched by this thread (and its front
+threads, one camera each) only; the counters it shares with the diagnostics are updated
+under the node's lock.
 
-Per frame: decode -> stamp check (timeline.StampGuard: jitter is dropped; a jump closes
-the open intervals with "time jump", stamped with the camera's last frame, then resets)
--> Engine.process -> FrameExpressions, interval events, ROS4HRI topics.
+Per batch: for each camera decode -> stamp check (timeline.StampGuard: jitter is dropped;
+a jump closes the open intervals with "time jump", stamped with the camera's last frame,
+then resets) -> Engine.prepare (faces, crops, geometry; the cameras side by side, as
+MediaPipe releases the GIL) -> ONE CNN call and ONE recurrent step for every face of every
+camera (engine.run_models: all engines share the node's Models) -> per camera
+FrameExpressions, interval events, ROS4HRI topics.
 """
 
 from __future__ import annotations
@@ -17,10 +21,12 @@ import copy
 import dataclasses
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from sensor_msgs.msg import Image
 
-from fer_ros.engine import BadFrame, Engine, EngineConfig
+from fer_ros.engine import BadFrame, Engine, EngineConfig, FrameResult, Models, PreparedFrame, run_models
 from fer_ros.engine.config import REBUILD
 from fer_ros.engine.spotter import END_FACE_LOST, END_STREAM_STOPPED, END_TIME_JUMP
 
@@ -30,7 +36,26 @@ from .outputs import engine_stamp, frame_message, interval_message, stamp_ns
 from .timeline import JITTER, JUMP
 
 IDLE_WAIT = 0.5  # s: the longest the worker sleeps without a notification (a safety net only)
-POOL_SIZE = 8  # ros4hri input: idle engines kept for the next faces (building one loads the model)
+POOL_SIZE = 8  # ros4hri input: idle engines kept for the next faces (building one starts MediaPipe graphs)
+# Cameras (or ROS4HRI faces) whose frames go through the networks in one batch; more wait for
+# the next turn, so one batch's latency stays bounded however many faces a detector reports.
+MAX_BATCH = 16
+FRONT_THREADS = 2  # cameras whose front stage runs side by side: the 2 cores of a small robot computer
+
+
+@dataclass
+class _Job:
+    """One camera's frame on its way through the batch."""
+
+    cam: Camera
+    msg: object
+    received: float
+    started: float
+    bgr: object = None
+    ns: int = 0
+    prepared: PreparedFrame | None = None
+    result: FrameResult | None = None
+    error: Exception | None = None
 
 
 class Worker:
@@ -44,10 +69,12 @@ class Worker:
         self._thread: threading.Thread | None = None
         self._turn = 0
         self.pool: list[Engine] = []  # ros4hri input: engines of faces that left, reset
+        self._fronts: ThreadPoolExecutor | None = None
 
     # -- lifetime -------------------------------------------------------------------------------
     def start(self) -> None:
         self._stop = False
+        self._fronts = ThreadPoolExecutor(FRONT_THREADS, thread_name_prefix="fer_front")
         self._thread = threading.Thread(target=self._run, name="fer_worker", daemon=True)
         self._thread.start()
 
@@ -58,7 +85,11 @@ class Worker:
             self.node.lock.notify_all()
         if self._thread is not None:
             self._thread.join(timeout)
-        return self._thread is None or not self._thread.is_alive()
+        ended = self._thread is None or not self._thread.is_alive()
+        if ended and self._fronts is not None:
+            self._fronts.shutdown(wait=True)
+            self._fronts = None
+        return ended
 
     def close_pool(self) -> None:
         for engine in self.pool:
@@ -81,7 +112,7 @@ class Worker:
                 silent = [c for c in node.cameras if c.silence_due]
                 for c in silent:
                     c.silence_due = False
-                cam, item = self._next_frame()
+                batch = self._take_frames()
             requests = (
                 ("applying the new parameters", self.apply_config, [cfg] if cfg is not None else []),
                 ("retiring a face", self.retire, retire),
@@ -93,27 +124,31 @@ class Worker:
                         serve(x)
                     except Exception as e:  # never let one request take the node down
                         node.log.error(f"worker: {what} failed: {type(e).__name__}: {e}")
-            if cam is not None:
-                try:
-                    self.process(cam, *item)
-                except Exception as e:
-                    with node.lock:
-                        cam.counts.failed += 1
-                    node.warn(cam, "error", f"{cam.topic}: frame failed: {type(e).__name__}: {e}", error=True)
+            if batch:
+                self.process(batch)
 
     def _work_waiting(self) -> bool:
         node = self.node
         return node.config_waiting() or any(c.pending or c.gone or c.silence_due for c in node.cameras)
 
-    def _next_frame(self):
+    def _take_frames(self) -> list[tuple[Camera, tuple]]:
+        """The newest frame of every camera that has one (at most MAX_BATCH, round-robin)."""
         cams = self.node.cameras
+        batch = []
         for k in range(len(cams)):
             c = cams[(self._turn + k) % len(cams)]
             if c.pending is not None:
-                item, c.pending = c.pending, None
-                self._turn = (self._turn + k + 1) % len(cams)
-                return c, item
-        return None, None
+                batch.append((c, c.pending))
+                c.pending = None
+                if len(batch) == MAX_BATCH:
+                    self._turn = (self._turn + k + 1) % len(cams)
+                    break
+        return batch
+
+    def _failed(self, cam: Camera, e: Exception) -> None:
+        with self.node.lock:
+            cam.counts.failed += 1
+        self.node.warn(cam, "error", f"{cam.topic}: frame failed: {type(e).__name__}: {e}", error=True)
 
     # -- one frame ----------------------------------------------------------------------------------
     def hri_id(self, cam: Camera, face_id: int) -> str:
@@ -121,20 +156,59 @@ class Worker:
             return ""
         return cam.upstream_id or hri_id(self.node.hri_prefix, face_id)
 
-    def process(self, cam: Camera, msg, received: float) -> None:
+    def process(self, batch: list[tuple[Camera, tuple]]) -> None:
+        """One frame of each camera in ``batch`` ((camera, (message, receive time))), through the
+        front stages side by side, the networks in one batch, then each camera's outputs. A
+        failure costs its own camera's frame only (a failed network call: the batch's)."""
+        jobs = []
+        for cam, (msg, received) in batch:
+            try:
+                job = self._admit(cam, msg, received)
+            except Exception as e:
+                self._failed(cam, e)
+                continue
+            if job is not None:
+                jobs.append(job)
+        if len(jobs) > 1 and self._fronts is not None:
+            list(self._fronts.map(self._front, jobs))
+        else:
+            for job in jobs:
+                self._front(job)
+        groups: dict[int, list[_Job]] = {}  # engines that share one Models go in one batch
+        for job in jobs:
+            if job.error is None:
+                groups.setdefault(id(job.cam.engine.models), []).append(job)
+        for group in groups.values():
+            try:
+                results = run_models(group[0].cam.engine.models, [(j.cam.engine, j.prepared) for j in group])
+            except Exception as e:
+                for job in group:
+                    job.error = e
+                continue
+            for job, result in zip(group, results):
+                job.result = result
+        for job in jobs:
+            try:
+                if job.error is not None:
+                    raise job.error
+                self._publish(job)
+            except Exception as e:
+                self._failed(job.cam, e)
+
+    def _admit(self, cam: Camera, msg, received: float) -> _Job | None:
+        """Decode and check the stamp; None when the frame goes no further (logged, counted)."""
         node = self.node
-        t0 = time.monotonic()
+        job = _Job(cam, msg, received, time.monotonic())
         try:
-            bgr = node.decode(msg)
+            job.bgr = node.decode(msg)
         except BadFrame as e:
             with node.lock:
                 cam.counts.bad += 1
             node.warn(cam, "bad", f"{cam.topic}: frame skipped: {e}")
-            return
+            return None
         if cam.engine is None:
             cam.engine = self._engine_for_face()
-        header = msg.header
-        ns = stamp_ns(header.stamp)
+        job.ns = ns = stamp_ns(msg.header.stamp)
         if ns:
             cam.guard.jitter = node.settings.stamp_jitter
             kind = cam.guard.classify(ns)
@@ -148,7 +222,7 @@ class Worker:
                 )
                 with node.lock:
                     cam.counts.out_of_order += 1
-                return
+                return None
             if kind == JUMP:
                 node.warn(
                     cam,
@@ -161,8 +235,17 @@ class Worker:
                 with node.lock:
                     cam.counts.time_jumps += 1
         cam.silenced = False
-        result = cam.engine.process(bgr, engine_stamp(cam.stamps, header.stamp))
-        busy = time.monotonic() - t0
+        return job
+
+    @staticmethod
+    def _front(job: _Job) -> None:
+        try:
+            job.prepared = job.cam.engine.prepare(job.bgr, engine_stamp(job.cam.stamps, job.msg.header.stamp))
+        except Exception as e:
+            job.error = e
+
+    def _publish(self, job: _Job) -> None:
+        node, cam, result, header, ns = self.node, job.cam, job.result, job.msg.header, job.ns
         if result.error:  # the engine refused the frame; events (if any) still go out
             with node.lock:
                 cam.counts.bad += 1
@@ -171,7 +254,7 @@ class Worker:
             return
         if ns:
             cam.guard.accept(ns)
-        size = (bgr.shape[1], bgr.shape[0])
+        size = (job.bgr.shape[1], job.bgr.shape[0])
         ids = {f.id: self.hri_id(cam, f.id) for f in result.faces}
         cam.outputs.frames.publish(frame_message(result, header, size, ids))
         self.publish_events(cam, result.events, header)
@@ -183,8 +266,8 @@ class Worker:
         with node.lock:
             cam.counts.processed += 1
             cam.faces = len(result.faces)
-            cam.latency.append(done - received)
-            cam.busy.append(busy)
+            cam.latency.append(done - job.received)
+            cam.busy.append(done - job.started)
             if now > 0 and ns > 0:
                 cam.age.append((now - ns) * 1e-9)
 
@@ -244,9 +327,7 @@ class Worker:
         """ros4hri input: an engine for a new face (from the pool: no model load)."""
         if self.pool:
             return self.pool.pop()
-        node = self.node
-        cfg = dataclasses.replace(copy.deepcopy(node.cfg), aligned=True)
-        return Engine(cfg, ids=node.ids, keep_features=node.keep_features)
+        return self.node.new_engine(dataclasses.replace(self.node.cfg, aligned=True))
 
     def finish_all(self, reason: str = END_STREAM_STOPPED) -> int:
         """Deactivate / stop (the thread has ended): close every camera's open intervals."""
@@ -260,10 +341,9 @@ class Worker:
         if any(getattr(old, k) != getattr(cfg, k) for k in REBUILD):
             cams = [c for c in node.cameras if c.engine is not None]
             try:
-                engines = [
-                    Engine(self._camera_cfg(cfg, c), ids=node.ids, keep_features=node.keep_features) for c in cams
-                ]
-                probe = engines[0] if engines else Engine(copy.deepcopy(cfg), ids=node.ids)
+                models = Models(cfg)
+                engines = [node.new_engine(self._camera_cfg(cfg, c), models) for c in cams]
+                probe = engines[0] if engines else node.new_engine(cfg, models)
             except Exception as e:
                 node.log.error(
                     f"could not build the engine for the new parameters, keeping the old one: {type(e).__name__}: {e}"
@@ -274,6 +354,7 @@ class Worker:
                 cam.engine.close()
                 cam.engine = engine
             self.close_pool()
+            node.models = models
             node.set_model(probe)
             if not engines:
                 probe.close()
