@@ -15,6 +15,7 @@ stamp), the rate of results, and the node's own /diagnostics figures.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
@@ -30,6 +31,26 @@ from ros_harness import (  # noqa: E402
     read_clip,
     stamp_of,
 )
+
+
+def node_periods(client: Client, topic: str) -> dict:
+    """The node's own latency figures for ``topic`` over the run: per-period p50s (their median),
+    the worst per-period p95 and the mean processing time, from every /diagnostics message."""
+    rows = []
+    for arr in client.snapshot(client.diagnostics):
+        for st in arr.status:
+            if st.name.endswith(topic):
+                kv = {x.key: x.value for x in st.values}
+                if kv.get("latency_ms_p50", "nan") != "nan":
+                    rows.append(kv)
+    if not rows:
+        return {}
+    return {
+        "n": len(rows),
+        "p50": statistics.median(float(r["latency_ms_p50"]) for r in rows),
+        "p95": max(float(r["latency_ms_p95"]) for r in rows),
+        "busy": statistics.fmean(float(r["processing_ms_mean"]) for r in rows),
+    }
 
 
 def main() -> int:
@@ -82,6 +103,7 @@ def main() -> int:
             got = [len(client.by_ns[ns]["frames"]) for ns in outputs]
             lats = [sorted(client.latency_of(s)) for s in sent]
             diags = [client.latest_diagnostics(t) or {} for t in topics]
+            periods = [node_periods(client, t) for t in topics]
         finally:
             client.close()
             rc = proc.signal()
@@ -92,7 +114,8 @@ def main() -> int:
         f"{len(frames) / t_pub:.1f} Hz"
     )
     print(f"  start-up (process start -> topics matched, model loaded and warmed up): {startup:.1f} s")
-    for topic, n, lat, diag in zip(topics, got, lats, diags):
+    nan = float("nan")
+    for topic, n, lat, diag, period in zip(topics, got, lats, diags, periods):
         q = (lambda f, lat=lat: 1000 * lat[min(len(lat) - 1, int(f * len(lat)))]) if lat else (lambda f: float("nan"))
         print(
             f"  {topic}: {n} FrameExpressions ({100 * n / len(frames):.1f}% of its frames, {n / t_pub:.1f} Hz); "
@@ -102,6 +125,11 @@ def main() -> int:
         print(
             f"    end-to-end latency (publish -> result received): p50 {q(0.5):.1f} ms, p95 {q(0.95):.1f} ms, "
             f"max {q(1.0):.1f} ms"
+        )
+        print(
+            f"    in the node (image received -> results published, /diagnostics): p50 {period.get('p50', nan):.1f} ms "
+            f"(median of its {period.get('n', 0)} periods with frames), p95 {period.get('p95', nan):.1f} ms (worst "
+            f"period), engine + publishing {period.get('busy', nan):.1f} ms a frame"
         )
     print(f"  node exit code {rc}")
     return 0

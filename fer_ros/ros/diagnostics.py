@@ -92,6 +92,7 @@ def camera_status(name: str, w: Window, device: str, model: str, limits: Limits 
         "usual_input_rate_hz": "nan" if w.usual_rate is None else f"{w.usual_rate:.2f}",
         "processing_rate_hz": f"{w.deltas.processed / dt:.2f}",
         "latency_ms_mean": _ms(w.latency),
+        "latency_ms_p50": _ms(w.latency, 0.5),
         "latency_ms_p95": _ms(w.latency, 0.95),
         "latency_ms_max": _ms(w.latency, 1.0),
         "processing_ms_mean": _ms(w.busy),

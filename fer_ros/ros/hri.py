@@ -33,6 +33,8 @@ import numpy as np
 from fer_ros.engine import FaceResult
 from fer_ros.model.classes import CLASS_NAMES
 
+from .outputs import publisher
+
 FACES_NS = "/humans/faces"
 TRACKED_TOPIC = f"{FACES_NS}/tracked"
 # Our class -> hri_msgs/Expression constant (the string values of NEUTRAL, ANGRY, DISGUSTED,
@@ -125,7 +127,7 @@ class HriFaces:
         self._qos = QoSProfile(depth=1)  # latest value per face, as ROS4HRI detectors publish
         self._pubs: dict[str, dict] = {}  # hri id -> {"roi": pub, "expression": pub, "aligned": pub}
         self._in_view: dict[str, list[str]] = {}  # source -> hri ids in its latest frame
-        self.tracked_pub = node.create_publisher(IdsList, TRACKED_TOPIC, self._qos) if tracked else None
+        self.tracked_pub = publisher(node, IdsList, TRACKED_TOPIC, self._qos) if tracked else None
 
     @property
     def live_ids(self) -> set[str]:
@@ -137,11 +139,11 @@ class HriFaces:
         if pubs is None:
             Expression, _, Roi, Image = self._types
             ns = f"{FACES_NS}/{fid}"
-            pubs = {"expression": self._node.create_publisher(Expression, f"{ns}/expression", self._qos)}
+            pubs = {"expression": publisher(self._node, Expression, f"{ns}/expression", self._qos)}
             if self._with_tracked:
-                pubs["roi"] = self._node.create_publisher(Roi, f"{ns}/roi", self._qos)
+                pubs["roi"] = publisher(self._node, Roi, f"{ns}/roi", self._qos)
             if self._aligned:
-                pubs["aligned"] = self._node.create_publisher(Image, f"{ns}/aligned", self._qos)
+                pubs["aligned"] = publisher(self._node, Image, f"{ns}/aligned", self._qos)
             self._pubs[fid] = pubs
         return pubs
 

@@ -27,7 +27,6 @@ import threading
 
 NODE_NAME = "fer_node"
 SPIN_PERIOD = 0.1  # s: how often the main thread looks at the stop flag while spinning
-EXECUTOR_THREADS = 3  # one per callback group: input, timers, services
 SHUTDOWN_WAIT = 30.0  # s for an in-flight callback (a configure) to end before shutting down
 
 _stop = threading.Event()
@@ -109,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fatal(problem)
 
     import rclpy  # seconds: the ROS libraries, then torch and MediaPipe with the node
-    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+    from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.lifecycle import TransitionCallbackReturn
     from rclpy.signals import SignalHandlerOptions
 
@@ -134,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         _trace("node created")
-        executor = MultiThreadedExecutor(num_threads=EXECUTOR_THREADS)
+        # One thread serves every callback: each only stores, flags or answers (the engines run on
+        # the worker thread). rclpy's MultiThreadedExecutor busy-waits while a ready message waits
+        # for a pool thread to take it: under load its thread took a whole core and the GIL, and
+        # the node processed 30% of two 30 Hz cameras instead of 80-99% (tools/ros_bench.py).
+        executor = SingleThreadedExecutor()
         executor.add_node(node)
         if not managed and not _stop.is_set():
             if node.trigger_configure() != TransitionCallbackReturn.SUCCESS:

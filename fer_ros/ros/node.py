@@ -20,11 +20,12 @@ Topics (per camera, under its output namespace: outputs.py; ROS4HRI: hri.py):
        /humans/faces/tracked, /humans/faces/<id>/{roi,expression[,aligned]}   with ros4hri:=true
        /diagnostics                       diagnostic_msgs/DiagnosticArray (diagnostics.py)
 
-Threads: a MultiThreadedExecutor runs three callback groups: input (image and face-list
-callbacks: they store the newest message of each camera), timers (diagnostics, silence:
-they read and flag under the lock) and the default group (parameter and lifecycle
-services; configure loads the model there, never blocking the other two). The worker
-thread (worker.py) runs the engines and publishes.
+Threads: one executor thread (main.py: a SingleThreadedExecutor) serves the callbacks,
+each of which only stores the newest message of a camera, flags a request or answers a
+service; configure (the model load) runs there before any camera is subscribed. The worker
+thread (worker.py) runs the engines and publishes. The callbacks sit in groups (input,
+timers, services) so that a multi-threaded executor, e.g. a component container, keeps
+each kind serialised.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from .hri import HriFaces, random_prefix
 from .hri_input import HriInput
 from .images import compressed_to_bgr, image_to_bgr
 from .messages import output_namespace
-from .outputs import Outputs
+from .outputs import Outputs, publisher
 from .params import (
     ENGINE_PARAMS,
     NODE_PARAMS,
@@ -133,7 +134,7 @@ class FerNode(LifecycleNode):
         ours.addHandler(self._log_handler)
         ours.setLevel(logging.INFO)
         ours.propagate = False
-        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
+        self.pub_diag = publisher(self, DiagnosticArray, "/diagnostics", 10)
         self.add_pre_set_parameters_callback(lambda params: coerce_request(self, params))
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._parameters_set)

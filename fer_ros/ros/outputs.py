@@ -40,6 +40,17 @@ def intervals_qos(depth: int) -> QoSProfile:
     )
 
 
+def publisher(node, kind, topic: str, qos):
+    """A publisher without rclpy's default QoS-event handlers (they log incompatible QoS or type).
+    Each handler is a waitable that rclpy's Python executor adds to its wait set on every wake
+    (60 times a second with two cameras); the per-face ROS4HRI publishers would add two per
+    face. The input subscriptions keep theirs: a camera offering incompatible QoS is worth a
+    warning."""
+    from rclpy.event_handler import PublisherEventCallbacks
+
+    return node.create_publisher(kind, topic, qos, event_callbacks=PublisherEventCallbacks(use_default_callbacks=False))
+
+
 @dataclass
 class Outputs:
     namespace: str
@@ -49,8 +60,8 @@ class Outputs:
     @classmethod
     def create(cls, node, namespace: str, depth: int) -> Outputs:
         ns = namespace.rstrip("/")
-        frames = node.create_publisher(FrameExpressions, f"{ns}/{EXPRESSIONS_TOPIC}", FRAMES_DEPTH)
-        intervals = node.create_publisher(ExpressionInterval, f"{ns}/{INTERVALS_TOPIC}", intervals_qos(depth))
+        frames = publisher(node, FrameExpressions, f"{ns}/{EXPRESSIONS_TOPIC}", FRAMES_DEPTH)
+        intervals = publisher(node, ExpressionInterval, f"{ns}/{INTERVALS_TOPIC}", intervals_qos(depth))
         return cls(ns, frames, intervals)
 
     def destroy(self, node) -> None:
