@@ -245,6 +245,23 @@ def test_a_sustained_change_of_class_splits_the_interval():
     assert at["startedhappy"] == 30 + 12 - 1  # known after switch_frames votes
 
 
+def test_an_apex_reached_while_another_class_takes_over_is_sent_once():
+    """The intensity falls past apex_drop during the run of the class that then splits the
+    interval: one apex for the old interval (its own peak), then ended, then the new one."""
+    sad, happy = scores(sad=0.7), scores(happy=0.7)
+    seq = [sad] * 10 + [happy] * 20
+    intensity = [0.2, 0.4, 0.6, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] + [0.7] * 20
+    events, _ = feed(Spotter(1, SpotterConfig(switch_frames=5)), [0.9] * 30, intensity, seq)
+    assert [(ev.status, ev.label) for _, ev in events] == [
+        ("started", "sad"),
+        ("apex", "sad"),
+        ("ended", "sad"),
+        ("started", "happy"),
+    ]
+    apex, ended = events[1][1], events[2][1]
+    assert apex.apex == ended.apex == 4 and ended.offset == 9 and ended.end_reason == "class change"
+
+
 def test_flicker_and_short_runs_do_not_split():
     sad, happy = scores(sad=0.7), scores(happy=0.7)
     seq = [sad] * 20 + ([happy] * 5 + [sad] * 3) * 4 + [sad] * 10

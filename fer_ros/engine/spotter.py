@@ -221,7 +221,9 @@ class Spotter:
         iv = self._iv
         if not switched:  # a split already put this frame into the new interval
             self._add(frame, stamp, scores, intensity)
-        if not iv.apex_sent and iv.peak - intensity >= cfg.apex_drop:
+        # No apex while another class's run is under way: if the run splits the interval, the
+        # interval closes as it was before the run (its own apex, sent once, in _finish).
+        if not iv.apex_sent and self._switch is None and iv.peak - intensity >= cfg.apex_drop:
             iv.apex_sent = True
             events.append(self._event(STATUS_APEX))
         near_peak = intensity >= iv.peak - cfg.apex_drop / 2
