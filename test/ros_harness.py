@@ -97,6 +97,15 @@ def _kill_leftovers() -> None:
         proc.close()
 
 
+def _default_stop_signals() -> None:
+    """In the child, before exec: SIGINT and SIGTERM at their defaults and unblocked. A shell
+    starts background jobs with SIGINT ignored, an ignored signal survives exec, and `ros2 launch`
+    then never hears the SIGINT the tests send (our node sets its own handlers either way)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 class NodeProcess:
     """The node as a user starts it, as its own process: by default
     ``python -m fer_ros.ros --ros-args --params-file config/fer.yaml --params-file config/fer_node.yaml -p ...``.
@@ -139,6 +148,7 @@ class NodeProcess:
             stdout=self._out,
             stderr=self._err,
             stdin=subprocess.DEVNULL,
+            preexec_fn=_default_stop_signals,
         )
         _live.append(self)
 
