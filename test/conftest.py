@@ -2,8 +2,7 @@
 
 ``run_clip`` runs a fresh Engine (real MediaPipe) over a sample clip once per (clip,
 model, options) and hands every test the same ``Run``; ``run_frames`` does one uncached
-pass over any frame list. ``engine_model`` parametrises a test over both models;
-"recurrent" needs the shipped trained weights and is skipped while they do not exist.
+pass over any frame list. ``engine_model`` parametrises a test over both models.
 """
 
 from __future__ import annotations
@@ -13,16 +12,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pytest
 
-from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
-from fer_ros.engine.predictors import DEFAULT_MODEL
-from fer_ros.engine.spotter import IntervalEvent
+from fer_ros.engine import Engine, EngineConfig, FrameResult, IntervalEvent
 from fer_ros.io.media import media_path
 from fer_ros.io.sources import open_input
 
-needs_trained_model = pytest.mark.skipif(
-    not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet")
-ENGINE_MODELS = [pytest.param("baseline", id="baseline"),
-                 pytest.param("recurrent", id="recurrent", marks=needs_trained_model)]
+ENGINE_MODELS = ["baseline", "recurrent"]
 
 
 @dataclass
@@ -33,7 +27,7 @@ class Run:
     stamps: list[float]
     results: list[FrameResult]
     live: list[set[int]]  # tracker ids alive after each frame
-    final_events: list[IntervalEvent] = field(default_factory=list)  # from Engine.close()
+    final_events: list[IntervalEvent] = field(default_factory=list)  # from Engine.finish()
 
     def ids(self, k: int) -> list[int]:
         return [f.id for f in self.results[k].faces]
@@ -45,21 +39,18 @@ class Run:
         return [k for k, r in enumerate(self.results) if any(f.id == fid for f in r.faces)]
 
     def events(self) -> list[tuple[int, IntervalEvent]]:
-        """(frame index in this run, event) in emission order; close() events at len(results)."""
+        """(frame index in this run, event) in emission order; finish() events at len(results)."""
         out = [(k, ev) for k, r in enumerate(self.results) for ev in r.events]
         return out + [(len(self.results), ev) for ev in self.final_events]
 
 
 def run_engine(frames, stamps, config: EngineConfig, engine: Engine | None = None) -> Run:
-    engine = engine or Engine(config)
     run = Run(config, list(stamps), [], [])
-    try:
+    with engine or Engine(config) as engine:
         for image, stamp in zip(frames, stamps):
             run.results.append(engine.process(image, stamp))
-            run.live.append(set(engine.tracker.tracks))
-        run.final_events = engine.close()
-    finally:
-        engine.landmarker.close()
+            run.live.append(engine.tracked_ids)
+        run.final_events = engine.finish()
     return run
 
 
@@ -100,5 +91,5 @@ def run_frames():
 
 @pytest.fixture(params=ENGINE_MODELS)
 def engine_model(request) -> str:
-    """Both models: "baseline" always, "recurrent" once its trained weights exist."""
+    """Both models, "baseline" and "recurrent"."""
     return request.param

@@ -25,6 +25,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "fer.yaml"
+NODE_CONFIG = ROOT / "config" / "fer_node.yaml"
 NODE = "fer_node"
 
 
@@ -40,11 +41,14 @@ def ros_missing() -> str | None:
         import sensor_msgs.msg  # noqa: F401
     except Exception as e:
         return f"rclpy (ROS 2 Jazzy wheels) not importable ({type(e).__name__}: {e}); run 'make ros'"
-    try:  # the class, not the package: the source folder fer_msgs/ imports as an empty namespace package
+    try:  # the classes, not the packages: the source folders import as empty namespace packages
         from fer_msgs.msg import ExpressionInterval, FrameExpressions  # noqa: F401
+        from hri_msgs.msg import Expression, IdsList  # noqa: F401
     except Exception as e:
-        return (f"fer_msgs not importable ({type(e).__name__}: {e}); build it with 'make ros' and run the tests "
-                "through tools/with_ros.sh (make test does)")
+        return (
+            f"fer_msgs / hri_msgs not importable ({type(e).__name__}: {e}); build them with 'make ros' and run "
+            "the tests through tools/with_ros.sh (make test does)"
+        )
     return None
 
 
@@ -73,13 +77,17 @@ def new_domain_id() -> int:
 
 def ros_env(domain_id: int) -> dict:
     env = dict(os.environ)
-    env.update(ROS_DOMAIN_ID=str(domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-               RCUTILS_COLORIZED_OUTPUT="0", PYTHONUNBUFFERED="1")
+    env.update(
+        ROS_DOMAIN_ID=str(domain_id),
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        RCUTILS_COLORIZED_OUTPUT="0",
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("ROS_STATIC_PEERS", None)
     return env
 
 
-_live: list["NodeProcess"] = []
+_live: list[NodeProcess] = []
 
 
 @atexit.register
@@ -89,24 +97,59 @@ def _kill_leftovers() -> None:
         proc.close()
 
 
+def _default_stop_signals() -> None:
+    """In the child, before exec: SIGINT and SIGTERM at their defaults and unblocked. A shell
+    starts background jobs with SIGINT ignored, an ignored signal survives exec, and `ros2 launch`
+    then never hears the SIGINT the tests send (our node sets its own handlers either way)."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 class NodeProcess:
-    """``python -m fer_ros.ros.node --ros-args --params-file config/fer.yaml -p ...`` as its own process.
+    """The node as a user starts it, as its own process: by default
+    ``python -m fer_ros.ros --ros-args --params-file config/fer.yaml --params-file config/fer_node.yaml -p ...``.
 
-    Use it as a context manager (or call close()): the process is killed if still running."""
+    ``command``: another command line before ``--ros-args`` (e.g. the installed ``fer_node``, or
+    with ``--lifecycle``); ``launch``: ``ros2 launch fer_ros`` with these arguments instead. Use it
+    as a context manager (or call close()): the process is killed if still running."""
 
-    def __init__(self, domain_id: int, params: dict, tmp_path: Path, config: Path | None = CONFIG):
-        args = [sys.executable, "-m", "fer_ros.ros.node", "--ros-args"]
-        if config is not None:
-            args += ["--params-file", str(config)]
-        for k, v in params.items():
-            args += ["-p", f"{k}:={_param_text(v)}"]
+    def __init__(
+        self,
+        domain_id: int,
+        params: dict,
+        tmp_path: Path,
+        config: Path | None = CONFIG,
+        node_config: Path | None = NODE_CONFIG,
+        command: list[str] | None = None,
+        ros_args: list[str] | None = None,
+        env: dict | None = None,
+        launch: list[str] | None = None,
+    ):
+        if launch is not None:  # `ros2 launch fer_ros <file> name:=value ...`, as a user types it
+            args = ["ros2", "launch", "fer_ros", *launch]
+        else:
+            args = list(command or [sys.executable, "-m", "fer_ros.ros"]) + ["--ros-args"]
+            for path in (config, node_config):
+                if path is not None:
+                    args += ["--params-file", str(path)]
+            for k, v in params.items():
+                args += ["-p", f"{k}:={_param_text(v)}"]
+            args += list(ros_args or [])
         self.args = args
         self.stdout_path = tmp_path / "node.stdout"
         self.stderr_path = tmp_path / "node.stderr"
         self._out = open(self.stdout_path, "wb")
         self._err = open(self.stderr_path, "wb")
-        self.proc = subprocess.Popen(args, cwd=ROOT, env=ros_env(domain_id), stdout=self._out, stderr=self._err,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args,
+            cwd=ROOT,
+            env={**ros_env(domain_id), **(env or {})},
+            stdout=self._out,
+            stderr=self._err,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_default_stop_signals,
+        )
         _live.append(self)
 
     def __enter__(self):
@@ -163,9 +206,22 @@ def _param_text(v) -> str:
 
 
 class Client:
-    """A client node in this process on its own context: image publishers, output subscribers."""
+    """A client node in this process on its own context: image publishers, output subscribers.
 
-    def __init__(self, domain_id: int, image_topics=("/image_raw",), compressed: bool = False, depth: int = 100):
+    ``outputs``: the output namespaces to follow (their ``expressions`` and ``intervals``; the
+    intervals transient local, as the node offers them). ``frames``/``intervals`` hold every
+    namespace's messages in arrival order, ``by_ns`` each one's. ``hri``: follow
+    /humans/faces/tracked (``follow_face`` adds a face's roi and expression)."""
+
+    def __init__(
+        self,
+        domain_id: int,
+        image_topics=("/image_raw",),
+        compressed: bool = False,
+        depth: int = 100,
+        outputs=(f"/{NODE}",),
+        hri: bool = False,
+    ):
         import rclpy
         from diagnostic_msgs.msg import DiagnosticArray
         from rclpy.context import Context
@@ -174,41 +230,90 @@ class Client:
         from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
         from sensor_msgs.msg import CompressedImage, Image
 
-        from fer_msgs.msg import ExpressionInterval, FrameExpressions
-
         os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"  # read by the rmw at node creation
         self.context = Context()
         rclpy.init(context=self.context, domain_id=domain_id)
         self.node = Node(f"fer_test_client_{os.getpid()}_{next(_clients)}", context=self.context)
-        reliable = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+        self.reliable = QoSProfile(depth=depth, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
         self.lock = threading.Lock()
         self.frames: list = []
         self.intervals: list = []
+        self.by_ns: dict[str, dict[str, list]] = {}
         self.diagnostics: list = []
+        self.tracked: list = []
+        self.faces: dict[str, dict[str, list]] = {}  # ROS4HRI id -> {"roi": [...], "expression": [...]}
         self.arrival: dict[int, float] = {}  # FrameExpressions stamp (ns) -> time.monotonic() it arrived
-        self.node.create_subscription(FrameExpressions, f"/{NODE}/expressions", self._keep_frame, reliable)
-        self.node.create_subscription(ExpressionInterval, f"/{NODE}/intervals", self._keep(self.intervals), reliable)
+        self.outputs = list(outputs)
+        for ns in self.outputs:
+            self.follow_outputs(ns)
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._keep(self.diagnostics), 10)
+        if hri:
+            from hri_msgs.msg import IdsList
+
+            self.node.create_subscription(IdsList, "/humans/faces/tracked", self._keep(self.tracked), self.reliable)
         kind = CompressedImage if compressed else Image
-        self.image_pubs = {t: self.node.create_publisher(kind, f"{t}/compressed" if compressed else t, reliable)
-                           for t in image_topics}
+        self.image_pubs = {
+            t: self.node.create_publisher(kind, f"{t}/compressed" if compressed else t, self.reliable)
+            for t in image_topics
+        }
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
         self._thread = threading.Thread(target=self._spin, daemon=True)
         self._thread.start()
         self._param_client = None
 
+    def intervals_qos(self, depth: int = 100):
+        from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+
+        return QoSProfile(
+            depth=depth,
+            reliability=ReliabilityPolicy.RELIABLE,
+            history=HistoryPolicy.KEEP_LAST,
+            durability=DurabilityPolicy.TRANSIENT_LOCAL,
+        )
+
+    def follow_outputs(self, ns: str) -> None:
+        from fer_msgs.msg import ExpressionInterval, FrameExpressions
+
+        store = self.by_ns.setdefault(ns, {"frames": [], "intervals": []})
+
+        def on_frame(msg):
+            now = time.monotonic()
+            with self.lock:
+                self.frames.append(msg)
+                store["frames"].append(msg)
+                self.arrival[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = now
+
+        def on_interval(msg):
+            with self.lock:
+                self.intervals.append(msg)
+                store["intervals"].append(msg)
+
+        self.node.create_subscription(FrameExpressions, f"{ns}/expressions", on_frame, self.reliable)
+        self.node.create_subscription(ExpressionInterval, f"{ns}/intervals", on_interval, self.intervals_qos())
+
+    def follow_face(self, hri_id: str, topics=("roi", "expression")) -> None:
+        """Subscribe to /humans/faces/<hri_id>/{roi, expression, aligned}."""
+        from sensor_msgs.msg import Image
+
+        from hri_msgs.msg import Expression, NormalizedRegionOfInterest2D
+
+        kinds = {"roi": NormalizedRegionOfInterest2D, "expression": Expression, "aligned": Image}
+        with self.lock:
+            if hri_id in self.faces:
+                return
+            self.faces[hri_id] = {t: [] for t in topics}
+        for t in topics:
+            self.node.create_subscription(
+                kinds[t], f"/humans/faces/{hri_id}/{t}", self._keep(self.faces[hri_id][t]), self.reliable
+            )
+
     def _keep(self, store):
         def cb(msg):
             with self.lock:
                 store.append(msg)
-        return cb
 
-    def _keep_frame(self, msg):
-        now = time.monotonic()
-        with self.lock:
-            self.frames.append(msg)
-            self.arrival[msg.header.stamp.sec * 1_000_000_000 + msg.header.stamp.nanosec] = now
+        return cb
 
     def latency_of(self, sent: dict[int, float]) -> list[float]:
         """Seconds from publishing (``sent``: stamp ns -> monotonic time) to the result's arrival here."""
@@ -235,12 +340,21 @@ class Client:
             if not proc.alive():
                 raise AssertionError(f"fer_node exited with {proc.proc.returncode} during start-up:\n{proc.output()}")
             ok = all(p.get_subscription_count() >= 1 for p in self.image_pubs.values())
-            ok = ok and all(self.node.count_publishers(f"/{NODE}/{t}") >= 1 for t in ("expressions", "intervals"))
+            ok = ok and all(
+                self.node.count_publishers(f"{ns}/{t}") >= 1
+                for ns in self.outputs
+                for t in ("expressions", "intervals")
+            )
             if ok:
                 time.sleep(0.5)  # both sides discovered; let the reliable readers and writers match
                 return
             time.sleep(0.1)
         raise AssertionError(f"fer_node not ready after {timeout} s:\n{proc.output()}")
+
+    def last_tracked(self) -> list[str] | None:
+        """The ids of the newest /humans/faces/tracked message (None before the first)."""
+        with self.lock:
+            return list(self.tracked[-1].ids) if self.tracked else None
 
     def snapshot(self, store) -> list:
         with self.lock:
@@ -255,8 +369,9 @@ class Client:
             if proc is not None and not proc.alive():
                 raise AssertionError(f"fer_node died while waiting for {what}:\n{proc.output()}")
             time.sleep(0.02)
-        raise AssertionError(f"timed out after {timeout} s waiting for {what}"
-                             + (f"\n{proc.output()[-4000:]}" if proc else ""))
+        raise AssertionError(
+            f"timed out after {timeout} s waiting for {what}" + (f"\n{proc.output()[-4000:]}" if proc else "")
+        )
 
     def frame_for(self, stamp) -> object | None:
         with self.lock:
@@ -324,9 +439,14 @@ def stamp_of(k: int, base_sec: int = 1_700_000_000, fps: float = 30.0, offset_ns
 def image_msg(bgr, stamp, frame_id: str = "camera_optical", encoding: str = "bgr8"):
     from sensor_msgs.msg import Image
 
-    msg = Image(height=bgr.shape[0], width=bgr.shape[1], encoding=encoding, is_bigendian=0,
-                step=bgr.shape[1] * (bgr.shape[2] if bgr.ndim == 3 else 1) * bgr.dtype.itemsize,
-                data=bgr.tobytes())
+    msg = Image(
+        height=bgr.shape[0],
+        width=bgr.shape[1],
+        encoding=encoding,
+        is_bigendian=0,
+        step=bgr.shape[1] * (bgr.shape[2] if bgr.ndim == 3 else 1) * bgr.dtype.itemsize,
+        data=bgr.tobytes(),
+    )
     msg.header.stamp, msg.header.frame_id = stamp, frame_id
     return msg
 

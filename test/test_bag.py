@@ -41,9 +41,16 @@ from fer_ros.engine.images import BadFrame  # noqa: E402
 from fer_ros.io.media import SHORT_FACE_CLIP, media_path  # noqa: E402
 from fer_ros.io.sources import open_input  # noqa: E402
 from fer_ros.model.classes import CLASS_NAMES, PHASES  # noqa: E402
-from fer_ros.ros import bag as bagmod  # noqa: E402
+from fer_ros.ros import bag_messages as bagmod  # noqa: E402
 from fer_ros.ros.bag import BAG_VERSION, output_typestore, run_bag  # noqa: E402
-from fer_ros.ros.messages import PHASE_CODES, STATUS_CODES, StampBook, seconds_to_time  # noqa: E402
+from fer_ros.ros.images import COMPRESSED_IMAGE  # noqa: E402
+from fer_ros.ros.messages import (  # noqa: E402
+    END_REASON_NAMES,
+    PHASE_CODES,
+    STATUS_CODES,
+    StampBook,
+    seconds_to_time,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 T0 = 1_700_000_000  # header stamps at a present-day epoch: float seconds lose nanoseconds there
@@ -56,8 +63,17 @@ String = STORE.types["std_msgs/msg/String"]
 
 BGR, RGB, JPEG, NOTES = "/cam_bgr/image_raw", "/cam_rgb/image_raw", "/cam_jpeg/image_raw/compressed", "/notes"
 EXPR, IVAL = "/fer_node/expressions", "/fer_node/intervals"
-SENSOR_QOS = Qos(QosHistory.KEEP_LAST, 5, QosReliability.BEST_EFFORT, QosDurability.VOLATILE, QosTime(0, 0),
-                 QosTime(0, 0), QosLiveliness.AUTOMATIC, QosTime(0, 0), False)
+SENSOR_QOS = Qos(
+    QosHistory.KEEP_LAST,
+    5,
+    QosReliability.BEST_EFFORT,
+    QosDurability.VOLATILE,
+    QosTime(0, 0),
+    QosTime(0, 0),
+    QosLiveliness.AUTOMATIC,
+    QosTime(0, 0),
+    False,
+)
 CFG = dict(model="baseline")  # the recurrent weights may not be trained yet; the bag path is the same
 
 
@@ -75,13 +91,21 @@ def image_msg(bgr: np.ndarray, ns: int, frame_id: str, encoding: str = "bgr8", p
     pixels = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB) if encoding == "rgb8" else bgr
     rows = np.zeros((h, w * 3 + pad), np.uint8)
     rows[:, : w * 3] = pixels.reshape(h, w * 3)
-    return Image(header=Header(stamp=time_of(ns), frame_id=frame_id), height=h, width=w, encoding=encoding,
-                 is_bigendian=0, step=w * 3 + pad, data=rows.reshape(-1))
+    return Image(
+        header=Header(stamp=time_of(ns), frame_id=frame_id),
+        height=h,
+        width=w,
+        encoding=encoding,
+        is_bigendian=0,
+        step=w * 3 + pad,
+        data=rows.reshape(-1),
+    )
 
 
 def jpeg_msg(data: bytes, ns: int, frame_id: str):
-    return CompressedImage(header=Header(stamp=time_of(ns), frame_id=frame_id), format="jpeg",
-                           data=np.frombuffer(data, np.uint8))
+    return CompressedImage(
+        header=Header(stamp=time_of(ns), frame_id=frame_id), format="jpeg", data=np.frombuffer(data, np.uint8)
+    )
 
 
 class BagBuilder:
@@ -103,8 +127,9 @@ class BagBuilder:
             conns = {}
             for ns, topic, msgtype, msg in sorted(self.rows, key=lambda r: r[0]):
                 if topic not in conns:
-                    conns[topic] = w.add_connection(topic, msgtype, typestore=STORE,
-                                                    offered_qos_profiles=self.qos.get(topic, []))
+                    conns[topic] = w.add_connection(
+                        topic, msgtype, typestore=STORE, offered_qos_profiles=self.qos.get(topic, [])
+                    )
                 w.write(conns[topic], ns, STORE.serialize_cdr(msg, msgtype))
         return self.path
 
@@ -135,11 +160,21 @@ def main_bag(tmp_path_factory, frames):
             b.add(NOTES, ns, String(data=f"note {k}"))
     mid = lambda k: ns_of((stamps[k] + stamps[k + 1]) / 2)  # noqa: E731
     h, w = images[0].shape[:2]
-    yuv = Image(header=Header(stamp=time_of(mid(BAD_BETWEEN[RGB])), frame_id="cam_rgb"), height=h, width=w,
-                encoding="yuv422_yuy2", is_bigendian=0, step=w * 2, data=np.zeros(h * w * 2, np.uint8))
+    yuv = Image(
+        header=Header(stamp=time_of(mid(BAD_BETWEEN[RGB])), frame_id="cam_rgb"),
+        height=h,
+        width=w,
+        encoding="yuv422_yuy2",
+        is_bigendian=0,
+        step=w * 2,
+        data=np.zeros(h * w * 2, np.uint8),
+    )
     b.add(RGB, mid(BAD_BETWEEN[RGB]), yuv)
-    b.add(JPEG, mid(BAD_BETWEEN[JPEG]), jpeg_msg(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8, mid(BAD_BETWEEN[JPEG]),
-                                                  "cam_jpeg"))
+    b.add(
+        JPEG,
+        mid(BAD_BETWEEN[JPEG]),
+        jpeg_msg(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 8, mid(BAD_BETWEEN[JPEG]), "cam_jpeg"),
+    )
     short = image_msg(images[0], mid(BAD_BETWEEN[BGR]), "cam_bgr")
     short.data = short.data[: len(short.data) // 2]  # truncated: half the rows missing
     b.add(BGR, mid(BAD_BETWEEN[BGR]), short)
@@ -214,8 +249,14 @@ def test_kept_topics_are_identical(main_bag, main_out):
             if topic == NOTES:
                 assert x.data == y.data
             else:
-                assert (x.header.stamp, x.header.frame_id, x.encoding, x.height, x.width, x.step) == \
-                       (y.header.stamp, y.header.frame_id, y.encoding, y.height, y.width, y.step)
+                assert (x.header.stamp, x.header.frame_id, x.encoding, x.height, x.width, x.step) == (
+                    y.header.stamp,
+                    y.header.frame_id,
+                    y.encoding,
+                    y.height,
+                    y.width,
+                    y.step,
+                )
                 assert np.array_equal(x.data, y.data)
     assert RGB not in main_out and JPEG not in main_out
 
@@ -245,8 +286,11 @@ def test_bad_messages_are_counted_not_fatal(main_run):
 
 def test_faces_ids_and_scores(main_out):
     ids_of = {cam: {f.face_id for m in msgs for f in m.faces} for cam, msgs in by_camera(main_out[EXPR]).items()}
-    assert not ids_of["cam_bgr"] & ids_of["cam_rgb"] and not ids_of["cam_bgr"] & ids_of["cam_jpeg"] \
-        and not ids_of["cam_rgb"] & ids_of["cam_jpeg"], f"face ids shared between cameras: {ids_of}"
+    assert (
+        not ids_of["cam_bgr"] & ids_of["cam_rgb"]
+        and not ids_of["cam_bgr"] & ids_of["cam_jpeg"]
+        and not ids_of["cam_rgb"] & ids_of["cam_jpeg"]
+    ), f"face ids shared between cameras: {ids_of}"
     for cam, msgs in by_camera(main_out[EXPR]).items():
         assert all(list(m.class_names) == list(CLASS_NAMES) for m in msgs)
         with_face = [m for m in msgs if m.faces]
@@ -339,11 +383,25 @@ def loop_bag(tmp_path_factory, frames):
     order = list(range(N_FIRST)) + list(range(N_LOOP))
     for j, k in enumerate(order):
         ns = ns_of(stamps[k])
-        b.add(BGR, ns_of(stamps[N_FIRST - 1]) + (j + 1) * 1_000_000 if j >= N_FIRST else ns,  # bag times increase
-              image_msg(images[k], ns, "cam_bgr"))
+        b.add(
+            BGR,
+            ns_of(stamps[N_FIRST - 1]) + (j + 1) * 1_000_000 if j >= N_FIRST else ns,  # bag times increase
+            image_msg(images[k], ns, "cam_bgr"),
+        )
     ns = ns_of(stamps[10]) + 5_000_000
-    b.add(BGR, ns, Image(header=Header(stamp=time_of(ns), frame_id="cam_bgr"), height=32, width=32,
-                         encoding="yuv422_yuy2", is_bigendian=0, step=64, data=np.zeros(32 * 64, np.uint8)))
+    b.add(
+        BGR,
+        ns,
+        Image(
+            header=Header(stamp=time_of(ns), frame_id="cam_bgr"),
+            height=32,
+            width=32,
+            encoding="yuv422_yuy2",
+            is_bigendian=0,
+            step=64,
+            data=np.zeros(32 * 64, np.uint8),
+        ),
+    )
     return b.write()
 
 
@@ -352,9 +410,13 @@ def loop_cli(loop_bag, tmp_path_factory):
     out = tmp_path_factory.mktemp("out") / "loop"
     exe = Path(sys.executable).parent / "fer-ros"
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "fer_ros.cli"]
-    proc = subprocess.run(cmd + ["bag", str(loop_bag), "--out", str(out), "--storage", "mcap", "--model", "baseline",
-                                 "--keep-all", "-q"], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.run(
+        cmd + ["bag", str(loop_bag), "--out", str(out), "--storage", "mcap", "--model", "baseline", "--keep-all", "-q"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     return proc, out
 
 
@@ -382,19 +444,28 @@ def test_mcap_results_equal_the_sqlite_run_on_the_same_frames(loop_cli, main_out
 def test_stamps_going_back_reset_tracks(loop_cli, frames):
     proc, out = loop_cli
     assert "1 resets" in proc.stdout
-    assert "stamp went backwards" in proc.stderr
+    assert "stamp went back" in proc.stderr and "time jump" in proc.stderr
     msgs = [m for _, m in read_bag(out)[EXPR]]
     assert len(msgs) == N_FIRST + N_LOOP
     _, stamps = frames
-    assert [t_ns(m.header.stamp) for m in msgs] == [ns_of(stamps[k]) for k in
-                                                    list(range(N_FIRST)) + list(range(N_LOOP))]
+    assert [t_ns(m.header.stamp) for m in msgs] == [
+        ns_of(stamps[k]) for k in list(range(N_FIRST)) + list(range(N_LOOP))
+    ]
     before = {f.face_id for m in msgs[:N_FIRST] for f in m.faces}
     after = {f.face_id for m in msgs[N_FIRST:] for f in m.faces}
     assert before and after and not before & after, (before, after)
-    evs = [e for _, e in read_bag(out)[IVAL]]
+    evs = read_bag(out)[IVAL]
+    last_first_pass = max(t for t, m in read_bag(out)[EXPR][:N_FIRST])
     for fid in before:  # every interval of the first pass is closed by the jump
-        statuses = [e.status for e in evs if e.face_id == fid]
+        statuses = [e.status for _, e in evs if e.face_id == fid]
         assert statuses.count(STATUS_CODES["started"]) == statuses.count(STATUS_CODES["ended"])
+    jumped = [(t, e) for t, e in evs if e.end_reason == "time jump"]
+    assert jumped, "the loop closes an open interval with reason 'time jump'"
+    for t, e in jumped:  # consistent: written with the first pass's last frame, after its offset
+        assert e.face_id in before and t == last_first_pass
+        assert t_ns(e.onset) <= t_ns(e.offset) <= t_ns(e.header.stamp) == ns_of(stamps[N_FIRST - 1])
+    assert all(e.end_reason for _, e in evs if e.status == STATUS_CODES["ended"])
+    assert not any(e.end_reason for _, e in evs if e.status != STATUS_CODES["ended"])
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -442,7 +513,8 @@ def test_rosbags_images_decode_with_the_node_decoder(encoding):
     bgr = rng.integers(0, 256, (20, 24, 3), np.uint8)
     alpha = np.full((20, 24, 1), 9, np.uint8)
     pixels, expect = {
-        "bgr8": (bgr, bgr), "rgb8": (bgr[:, :, ::-1], bgr),
+        "bgr8": (bgr, bgr),
+        "rgb8": (bgr[:, :, ::-1], bgr),
         "bgra8": (np.concatenate([bgr, alpha], 2), bgr),
         "rgba8": (np.concatenate([bgr[:, :, ::-1], alpha], 2), bgr),
         "mono8": (bgr[:, :, 0], np.dstack([bgr[:, :, 0]] * 3)),
@@ -450,27 +522,44 @@ def test_rosbags_images_decode_with_the_node_decoder(encoding):
     }[encoding]
     flat = np.ascontiguousarray(pixels).view(np.uint8).reshape(20, -1)
     rows = np.concatenate([flat, np.full((20, 6), 77, np.uint8)], axis=1)
-    msg = Image(header=Header(stamp=Time(sec=1, nanosec=2), frame_id="c"), height=20, width=24, encoding=encoding,
-                is_bigendian=int(encoding == "mono16"), step=rows.shape[1], data=rows.reshape(-1))
+    msg = Image(
+        header=Header(stamp=Time(sec=1, nanosec=2), frame_id="c"),
+        height=20,
+        width=24,
+        encoding=encoding,
+        is_bigendian=int(encoding == "mono16"),
+        step=rows.shape[1],
+        data=rows.reshape(-1),
+    )
     assert np.array_equal(bagmod.decode_image(roundtrip(msg), "sensor_msgs/msg/Image"), expect)
 
 
 def test_rosbags_bad_images_raise_badframe():
-    ok_msg = Image(header=Header(stamp=Time(sec=1, nanosec=2), frame_id="c"), height=5, width=7, encoding="bgr8",
-                   is_bigendian=0, step=21, data=np.zeros(105, np.uint8))
-    for change, match in [({"encoding": "bayer_rggb8"}, "bayer_rggb8"), ({"data": np.zeros(50, np.uint8)}, "bytes"),
-                          ({"step": 20}, "step"), ({"height": 0}, "empty")]:
+    ok_msg = Image(
+        header=Header(stamp=Time(sec=1, nanosec=2), frame_id="c"),
+        height=5,
+        width=7,
+        encoding="bgr8",
+        is_bigendian=0,
+        step=21,
+        data=np.zeros(105, np.uint8),
+    )
+    for change, match in [
+        ({"encoding": "bayer_rggb8"}, "bayer_rggb8"),
+        ({"data": np.zeros(50, np.uint8)}, "bytes"),
+        ({"step": 20}, "step"),
+        ({"height": 0}, "empty"),
+    ]:
         msg = Image(**{**ok_msg.__dict__, **change})
         with pytest.raises(BadFrame, match=match):
             bagmod.decode_image(roundtrip(msg), "sensor_msgs/msg/Image")
     rng = np.random.default_rng(1)
     img = rng.integers(0, 256, (20, 30, 3), np.uint8)
     ok, png = cv2.imencode(".png", img)
-    assert np.array_equal(bagmod.decode_image(roundtrip(jpeg_msg(png.tobytes(), 5, "c")), bagmod.COMPRESSED_IMAGE),
-                          img)
+    assert np.array_equal(bagmod.decode_image(roundtrip(jpeg_msg(png.tobytes(), 5, "c")), COMPRESSED_IMAGE), img)
     for bad in (b"", b"\xff\xd8\xff\xe0garbage" * 10, png.tobytes()[:40]):
         with pytest.raises(BadFrame):
-            bagmod.decode_image(roundtrip(jpeg_msg(bad, 5, "c")), bagmod.COMPRESSED_IMAGE)
+            bagmod.decode_image(roundtrip(jpeg_msg(bad, 5, "c")), COMPRESSED_IMAGE)
 
 
 def test_message_constants_match_the_msg_files():
@@ -479,6 +568,8 @@ def test_message_constants_match_the_msg_files():
     ival = store.types["fer_msgs/msg/ExpressionInterval"]
     assert {n: getattr(face, f"PHASE_{n.upper()}") for n in PHASES} == PHASE_CODES
     assert {s: getattr(ival, f"STATUS_{s.upper()}") for s in ("started", "apex", "ended")} == STATUS_CODES
+    ends = {v for k, v in vars(ival).items() if k.startswith("END_")}
+    assert ends == set(END_REASON_NAMES), "ExpressionInterval.END_* are the engine's end reasons"
 
 
 def test_stamps_map_back_exactly():
@@ -500,8 +591,10 @@ def _rosidl_type_descriptions() -> list[Path]:
     return []
 
 
-@pytest.mark.skipif(not _rosidl_type_descriptions(),
-                    reason="fer_msgs not built with colcon here (no rosidl type descriptions to compare)")
+@pytest.mark.skipif(
+    not _rosidl_type_descriptions(),
+    reason="fer_msgs not built with colcon here (no rosidl type descriptions to compare)",
+)
 def test_type_hashes_match_rosidl():
     store = output_typestore()
     for path in _rosidl_type_descriptions():
@@ -526,11 +619,50 @@ def _decoded(out: Path) -> tuple[list, list]:
     def header(m):
         return m.header.frame_id, t_ns(m.header.stamp)
 
-    frames = [(t, header(m), list(m.class_names),
-               [(f.face_id, f.x, f.y, f.width, f.height, tuple(f.scores), f.label, f.confidence, f.intensity,
-                 f.activity, f.phase) for f in m.faces]) for t, m in msgs[EXPR]]
-    intervals = [(t, header(e), e.face_id, e.status, e.label, e.confidence, list(e.class_names), tuple(e.scores),
-                  t_ns(e.onset), t_ns(e.apex), t_ns(e.offset), e.peak_intensity) for t, e in msgs[IVAL]]
+    frames = [
+        (
+            t,
+            header(m),
+            list(m.class_names),
+            [
+                (
+                    f.face_id,
+                    f.hri_id,
+                    f.x,
+                    f.y,
+                    f.width,
+                    f.height,
+                    tuple(f.scores),
+                    f.label,
+                    f.confidence,
+                    f.intensity,
+                    f.activity,
+                    f.phase,
+                )
+                for f in m.faces
+            ],
+        )
+        for t, m in msgs[EXPR]
+    ]
+    intervals = [
+        (
+            t,
+            header(e),
+            e.face_id,
+            e.hri_id,
+            e.status,
+            e.end_reason,
+            e.label,
+            e.confidence,
+            list(e.class_names),
+            tuple(e.scores),
+            t_ns(e.onset),
+            t_ns(e.apex),
+            t_ns(e.offset),
+            e.peak_intensity,
+        )
+        for t, e in msgs[IVAL]
+    ]
     return frames, intervals
 
 
@@ -541,8 +673,9 @@ def test_through_node_gives_the_same_results(loop_bag, loop_cli, tmp_path, caplo
             pytest.fail(f"CI: the ROS build must be present: {reason}", pytrace=False)
         pytest.skip(reason)
     out = tmp_path / "node"
-    summary = run_bag(loop_bag, out, EngineConfig(**CFG), storage="mcap", keep_all=True, progress=False,
-                      through_node=True)
+    summary = run_bag(
+        loop_bag, out, EngineConfig(**CFG), storage="mcap", keep_all=True, progress=False, through_node=True
+    )
     assert summary.processed == N_FIRST + N_LOOP and summary.bad == 1
     assert summary.topics[BGR].resets == 1
     node_frames, node_intervals = _decoded(out)

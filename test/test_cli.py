@@ -12,27 +12,36 @@ import cv2
 import numpy as np
 import pytest
 import skimage.data
+from fault_helpers import assert_one_line_error
 
 from fer_ros.cli import build_parser, main
-from fer_ros.engine.predictors import DEFAULT_MODEL
 from fer_ros.io.media import MULTI_FACE_PHOTO, SHORT_FACE_CLIP, media_path
 from fer_ros.model.classes import CLASS_NAMES, PHASES
 
-MODELS = ["baseline", pytest.param("recurrent", marks=pytest.mark.skipif(
-    not DEFAULT_MODEL.exists(), reason=f"trained recurrent weights {DEFAULT_MODEL.name} not present yet"))]
+MODELS = ["baseline", "recurrent"]
 
 FRAME_KEYS = {"frame", "stamp", "faces"}
 FACE_KEYS = {"id", "box", "label", "confidence", "scores", "intensity", "activity", "phase"}
-INTERVAL_KEYS = {"id", "label", "confidence", "onset", "apex", "offset", "onset_stamp", "apex_stamp",
-                 "offset_stamp", "peak_intensity"}
+INTERVAL_KEYS = {
+    "id",
+    "label",
+    "confidence",
+    "onset",
+    "apex",
+    "offset",
+    "onset_stamp",
+    "apex_stamp",
+    "offset_stamp",
+    "peak_intensity",
+    "end_reason",
+}
 ENTRY_POINT = Path(sys.executable).parent / "fer-ros"
 SHORT_FRAMES = 72
 
 
 def fer_ros(*args, cwd=None, timeout=300) -> subprocess.CompletedProcess:
     cmd = [str(ENTRY_POINT)] if ENTRY_POINT.exists() else [sys.executable, "-m", "fer_ros.cli"]
-    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout,
-                          cwd=cwd)
+    return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def ok(proc: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
@@ -99,6 +108,7 @@ def frame_folder(clip_frames, tmp_path_factory) -> Path:
 
 # ------------------------------------------------------------------ fer-ros video
 
+
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("source", ["folder", "clip"])
 def test_video_writes_every_output(source, model, frame_folder, tmp_path):
@@ -159,7 +169,10 @@ def test_stills_one_line_per_image_with_state_reset(model, stills_folder, tmp_pa
     # Annotated stills keep their input's name and format.
     for name in ("astronaut.png", "astronaut_again.png"):
         check_png(out / "annotated" / name)
-    assert cv2.imread(str(out / "annotated" / "multi_face.jpg")).shape == cv2.imread(str(media_path(MULTI_FACE_PHOTO))).shape
+    assert (
+        cv2.imread(str(out / "annotated" / "multi_face.jpg")).shape
+        == cv2.imread(str(media_path(MULTI_FACE_PHOTO))).shape
+    )
 
 
 def check_frame_rows_stills(rows):
@@ -206,6 +219,7 @@ def test_aligned_crops_one_face_per_frame(model, aligned_folder, tmp_path):
 
 # ------------------------------------------------------------------ help and errors
 
+
 def _subcommands() -> list[str]:
     parser = build_parser()
     (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
@@ -227,9 +241,11 @@ def test_help_of_every_subcommand(command, capsys):
     assert exit_.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: fer-ros {command}")
-    words = {"video": ["--out", "--stills", "--aligned", "--model", "--detect-every", "--lost-timeout"],
-             "bench": ["--frames", "--devices", "--detect-every"],
-             "train": ["--out", "config"]}.get(command, ["--model"])
+    words = {
+        "video": ["--out", "--stills", "--aligned", "--model", "--detect-every", "--lost-timeout"],
+        "bench": ["--frames", "--device", "--streams", "--faces"],
+        "train": ["--out", "config"],
+    }.get(command, ["--model"])
     for word in words:
         assert word in out
 
@@ -243,18 +259,87 @@ def test_errors_exit_2_with_a_clear_message(case, tmp_path):
     args, words = {
         "missing-input": (["video", tmp_path / "nope.mp4", "--model", "baseline"], "does not exist"),
         "missing-weights": (["video", short, "--weights", tmp_path / "none.safetensors"], "not found"),
-        "bad-parameter": (["video", short, "--model", "baseline", "--detect-every", "0"], "detect_every"),
+        "bad-parameter": (["video", short, "--model", "baseline", "--detect-every", "0"], "--detect-every"),
         "unreadable-video": (["video", cut, "--model", "baseline"], "cannot open"),
     }[case]
     proc = fer_ros(*args, "--out", tmp_path / "out", "-q")
-    assert proc.returncode == 2, proc.stderr
-    assert words in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert_one_line_error(proc, words)
 
 
 @pytest.mark.parametrize("args", [[], ["video"], ["video", "default"], ["nonsense"]])
-def test_usage_errors_exit_2(args, capsys):  # no command, no input, no --out, unknown command
+def test_usage_errors_exit_2_in_one_line(args, capsys):  # no command, no input, no --out, unknown command
     with pytest.raises(SystemExit) as exit_:
         main(args)
     assert exit_.value.code == 2
-    assert "usage:" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and ": error:" in err and "--help" in err, err
+
+
+# The list of inputs that gave a traceback (exit 1), a hang or a silent NaN: each is one
+# line and exit status 2 now, before any model loads (a flag) or as soon as the input is looked at.
+BAD_FLAGS = {
+    "fps-inf": (["--fps", "inf"], "--fps"),
+    "fps-zero": (["--fps", "0"], "--fps"),
+    "fps-nan": (["--fps", "nan"], "--fps"),
+    "fps-negative": (["--fps", "-1"], "--fps"),
+    "fps-huge": (["--fps", "1e300"], "--fps"),
+    "fps-text": (["--fps", "fast"], "--fps"),
+    "device-tpu": (["--device", "tpu"], "--device"),
+    "max-faces-zero": (["--max-faces", "0"], "--max-faces"),
+    "lost-timeout-nan": (["--lost-timeout", "nan"], "--lost-timeout"),
+    "lost-timeout-inf": (["--lost-timeout", "inf"], "--lost-timeout"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_FLAGS)
+def test_bad_numeric_and_device_flags_are_refused_at_parse_time(case, capsys, tmp_path):
+    flags, words = BAD_FLAGS[case]
+    with pytest.raises(SystemExit) as exit_:
+        main(["video", str(media_path(SHORT_FACE_CLIP)), "--out", str(tmp_path / "out"), *flags])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and f"argument {words}" in err, err
+    assert not (tmp_path / "out").exists(), "nothing is written for a refused command line"
+
+
+def test_bench_frames_zero_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--frames", "0"])
+    assert exit_.value.code == 2
+    assert "argument --frames: must be an integer >= 1" in capsys.readouterr().err
+
+
+CONFIGS = {
+    "missing": (None, "no such file"),
+    "not-yaml": ("fer_node:\n  ros__parameters: [1, 2\n", "not valid YAML at line"),
+    "a-list": ("- 1\n- 2\n", "ros__parameters"),
+    "no-section": ("fer_node:\n  model: baseline\n", "ros__parameters"),
+    "wrong-type": ("fer_node:\n  ros__parameters:\n    lost_timeout: abc\n", "lost_timeout must be a number"),
+    "flag-not-number": ("n:\n  ros__parameters:\n    spotter:\n      on_threshold: yes\n", "spotter.on_threshold"),
+    "out-of-range": ("fer_node:\n  ros__parameters:\n    max_faces: 0\n", "max_faces"),
+    "unknown": ("fer_node:\n  ros__parameters:\n    max_fcaes: 3\n", "unknown engine parameter"),
+    "device": ("fer_node:\n  ros__parameters:\n    device: tpu\n", "device must be"),
+    "binary": (b"\xff\xfe\x00garbage", "config"),
+}
+
+
+@pytest.mark.parametrize("case", CONFIGS)
+def test_bad_config_files_are_one_line(case, tmp_path, caplog):
+    text, words = CONFIGS[case]
+    path = tmp_path / "params.yaml"
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    elif text is not None:
+        path.write_text(text)
+    rc = main(["video", str(media_path(SHORT_FACE_CLIP)), "--out", str(tmp_path / "out"), "--config", str(path)])
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert rc == 2 and len(errors) == 1, caplog.text
+    message = errors[0].getMessage()
+    assert "\n" not in message and words in message, message
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("index", ["7", "99", "100", "99999999999999999999"])
+def test_camera_that_does_not_exist_is_one_line(index, tmp_path):
+    proc = fer_ros("video", index, "--out", tmp_path / "out", "--model", "baseline", "-q", cwd=tmp_path)
+    assert_one_line_error(proc, "camera" if int(index) <= 99 else "not a camera index")

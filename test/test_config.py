@@ -22,14 +22,17 @@ def test_nested_and_dotted_spotter_names_both_work():
     assert a.spotter.on_threshold == b.spotter.on_threshold == 0.6
 
 
-@pytest.mark.parametrize("params, name", [
-    ({"modle": "baseline"}, "modle"),
-    ({"spotter.on_treshold": 0.5}, "spotter.on_treshold"),
-    ({"model": "lstm"}, "model"),
-    ({"detect_every": 0}, "detect_every"),
-    ({"lost_timeout": -1.0}, "lost_timeout"),
-    ({"spotter.off_threshold": 0.9}, "off_threshold"),
-])
+@pytest.mark.parametrize(
+    "params, name",
+    [
+        ({"modle": "baseline"}, "modle"),
+        ({"spotter.on_treshold": 0.5}, "spotter.on_treshold"),
+        ({"model": "lstm"}, "model"),
+        ({"detect_every": 0}, "detect_every"),
+        ({"lost_timeout": -1.0}, "lost_timeout"),
+        ({"spotter.off_threshold": 0.9}, "off_threshold"),
+    ],
+)
 def test_bad_values_are_refused_naming_them(params, name):
     with pytest.raises(ValueError, match=name):
         EngineConfig.from_params(params)

@@ -53,16 +53,17 @@ def check_frames(video):
 def check_curve(video, iv):
     """Intensity 0 outside, rises to 1 at apex, holds, falls; phases in order."""
     i, p = video.intensity, video.phase
-    assert (i[iv.onset:iv.offset + 1] > 0).all()
-    assert np.all(np.diff(i[iv.onset:iv.apex + 1]) > 0)
-    assert np.allclose(i[iv.apex:iv.apex_end + 1], 1.0)
-    assert np.all(np.diff(i[iv.apex_end:iv.offset + 1]) < 0)
-    assert (p[iv.onset:iv.apex] == ONSET).all()
-    assert (p[iv.apex:iv.apex_end + 1] == APEX).all()
-    assert (p[iv.apex_end + 1:iv.offset + 1] == OFFSET).all()
+    assert (i[iv.onset : iv.offset + 1] > 0).all()
+    assert np.all(np.diff(i[iv.onset : iv.apex + 1]) > 0)
+    assert np.allclose(i[iv.apex : iv.apex_end + 1], 1.0)
+    assert np.all(np.diff(i[iv.apex_end : iv.offset + 1]) < 0)
+    assert (p[iv.onset : iv.apex] == ONSET).all()
+    assert (p[iv.apex : iv.apex_end + 1] == APEX).all()
+    assert (p[iv.apex_end + 1 : iv.offset + 1] == OFFSET).all()
 
 
 # ----------------------------------------------------------------------------- posed sequences
+
 
 @pytest.mark.parametrize("name", ["ckplus", "oulu"])
 def test_posed_sequences_rise_linearly_to_the_last_frame(fixture, name):
@@ -110,6 +111,7 @@ def test_oulu_modality_and_illumination(fixture):
 
 # ----------------------------------------------------------------------------- MMI
 
+
 def test_mmi_sessions_onset_apex_offset_from_the_au_coding(fixture):
     root, exp = fixture["mmi"]
     videos = load_dataset("mmi", root)
@@ -125,11 +127,12 @@ def test_mmi_sessions_onset_apex_offset_from_the_au_coding(fixture):
         assert (iv.onset, iv.apex, iv.apex_end, iv.offset) == span
         assert iv.label == CLASS_NAMES.index(cls)
         check_curve(v, iv)
-        assert (v.label[:iv.onset] == NEUTRAL).all() and (v.intensity[iv.offset + 1:] == 0).all()
+        assert (v.label[: iv.onset] == NEUTRAL).all() and (v.intensity[iv.offset + 1 :] == 0).all()
         check_frames(v)
 
 
 # ----------------------------------------------------------------------------- micro-expression clips
+
 
 @pytest.mark.parametrize("name", ["casme2", "samm"])
 def test_micro_clips_from_the_coding_sheet(fixture, name):
@@ -146,16 +149,16 @@ def test_micro_clips_from_the_coding_sheet(fixture, name):
         assert (iv.onset, iv.apex, iv.apex_end, iv.offset) == span and iv.micro
         assert iv.label == CLASS_NAMES.index(cls) and iv.peak == 1.0
         check_curve(v, iv)
-        outside = np.r_[0:iv.onset, iv.offset + 1:n].astype(int)
+        outside = np.r_[0 : iv.onset, iv.offset + 1 : n].astype(int)
         assert (v.intensity[outside] == 0).all() and (v.label[outside] == NEUTRAL).all()
         check_frames(v)
     others = by_name(load_dataset(name, root, keep_others=True))
-    for vname, (subject, n, span) in exp["others"].items():
+    for vname, (_subject, _n, span) in exp["others"].items():
         v = others[vname]
         validate(v)
         iv = v.intervals[0]
         assert iv.label == OTHER and (iv.onset, iv.apex, iv.apex_end, iv.offset) == span
-        assert not v.scored[iv.onset:iv.offset + 1].any()
+        assert not v.scored[iv.onset : iv.offset + 1].any()
 
 
 def test_casme2_uncoded_apex_goes_midway_and_is_noted(fixture):
@@ -178,6 +181,7 @@ def test_casme2_aligned_reads_the_cropped_frames(fixture):
 
 
 # ----------------------------------------------------------------------------- long videos
+
 
 def test_casme2lv_long_videos_with_every_interval(fixture):
     root, exp = fixture["casme2lv"]
@@ -220,7 +224,8 @@ def test_readers_find_their_folders_from_a_parent(fixture):
 def test_casme2_coding_sheet_as_csv(fixture, tmp_path):
     import csv
 
-    from fer_ros.learn.datasets.common import read_table
+    from fer_ros.learn.datasets.files import read_table
+
     root, exp = fixture["casme2"]
     copy = tmp_path / "casme2"
     shutil.copytree(root / "CASME2_RAW_selected", copy / "CASME2_RAW_selected")
@@ -281,6 +286,7 @@ def test_missing_annotations_and_bad_options(fixture, tmp_path):
 
 # ----------------------------------------------------------------------------- labels and splits
 
+
 def test_dense_labels_match_the_generator_conventions():
     label, inten, phase, ivs = dense_labels(12, [Span(2, 5, 6, 9, 3, True)])
     assert np.allclose(inten[2:5], [1 / 4, 2 / 4, 3 / 4]) and np.allclose(inten[5:7], 1)
@@ -316,6 +322,7 @@ def test_subject_splits_never_share_a_person(fixture):
 
 # ----------------------------------------------------------------------------- segments (CSV)
 
+
 def _segments_csv(folder, rows, header="video,first,last,label,subject"):
     path = folder / "labels.csv"
     path.write_text("\n".join([header, *rows]) + "\n")
@@ -324,8 +331,7 @@ def _segments_csv(folder, rows, header="video,first,last,label,subject"):
 
 def test_segments_label_what_a_person_marked_and_nothing_else(tmp_path):
     _video(tmp_path / "clip.avi", 30)
-    csv = _segments_csv(tmp_path, ["clip.avi,2,9,happiness,p1", "clip.avi,12,15,neutral,p1",
-                                   "clip.avi,20,27,sad,p1"])
+    csv = _segments_csv(tmp_path, ["clip.avi,2,9,happiness,p1", "clip.avi,12,15,neutral,p1", "clip.avi,20,27,sad,p1"])
     videos = load_dataset("segments", csv)
     (v,) = videos
     assert len(v) == 30 and v.subject == "p1" and not v.intensity_known
@@ -341,13 +347,16 @@ def test_segments_label_what_a_person_marked_and_nothing_else(tmp_path):
     assert [len(x) for x in load_dataset("segments", tmp_path)] == [30]
 
 
-@pytest.mark.parametrize("rows, words", [
-    (["clip.avi,2,9,happy", "clip.avi,8,12,sad"], "overlaps"),
-    (["clip.avi,2,40,happy"], "has 30 frames"),
-    (["clip.avi,9,2,happy"], "bad segment"),
-    (["clip.avi,x,2,happy"], "frame numbers"),
-    (["other.avi,1,2,happy"], "not found"),
-])
+@pytest.mark.parametrize(
+    "rows, words",
+    [
+        (["clip.avi,2,9,happy", "clip.avi,8,12,sad"], "overlaps"),
+        (["clip.avi,2,40,happy"], "has 30 frames"),
+        (["clip.avi,9,2,happy"], "bad segment"),
+        (["clip.avi,x,2,happy"], "frame numbers"),
+        (["other.avi,1,2,happy"], "not found"),
+    ],
+)
 def test_segments_errors_name_the_line(tmp_path, rows, words):
     _video(tmp_path / "clip.avi", 30)
     csv = _segments_csv(tmp_path, rows, header="video,first,last,label")
@@ -364,7 +373,6 @@ def test_segments_missing_column_or_file(tmp_path):
 
 
 def test_shipped_real_clip_labels_read_the_sample_clip():
-
 
     csv = DATA_DIR / "real_clip_labels.csv"
     (v,) = load_dataset("segments", csv)

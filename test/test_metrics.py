@@ -25,15 +25,19 @@ from fer_ros.learn.synth import Interval
 
 # ----------------------------------------------------------------------------- IoU
 
-@pytest.mark.parametrize("a, b, iou", [
-    ((0, 9), (0, 9), 1.0),
-    ((0, 9), (5, 14), 5 / 15),          # 5 shared frames (5..9), union 0..14
-    ((0, 9), (10, 19), 0.0),            # adjacent: no shared frame
-    ((0, 9), (9, 18), 1 / 19),          # one shared frame (inclusive ends)
-    ((3, 3), (3, 3), 1.0),              # one-frame intervals
-    ((0, 9), (0, 4), 0.5),              # exactly one half
-    ((2, 7), (0, 9), 0.6),
-])
+
+@pytest.mark.parametrize(
+    "a, b, iou",
+    [
+        ((0, 9), (0, 9), 1.0),
+        ((0, 9), (5, 14), 5 / 15),  # 5 shared frames (5..9), union 0..14
+        ((0, 9), (10, 19), 0.0),  # adjacent: no shared frame
+        ((0, 9), (9, 18), 1 / 19),  # one shared frame (inclusive ends)
+        ((3, 3), (3, 3), 1.0),  # one-frame intervals
+        ((0, 9), (0, 4), 0.5),  # exactly one half
+        ((2, 7), (0, 9), 0.6),
+    ],
+)
 def test_iou_counts_inclusive_frames(a, b, iou):
     assert interval_iou(a, b) == pytest.approx(iou, abs=1e-12)
     assert interval_iou(b, a) == pytest.approx(iou, abs=1e-12)
@@ -54,10 +58,11 @@ def test_intervals_as_objects_and_labelled_tuples():
 
 # ----------------------------------------------------------------------------- spotting
 
+
 def test_iou_exactly_one_half_is_a_match():
-    assert spotting_counts([(0, 4)], [(0, 9)]) == (1, 1, 1)      # 5 / 10
-    assert spotting_counts([(0, 3)], [(0, 9)]) == (0, 1, 1)      # 4 / 10
-    assert spotting_counts([(0, 9)], [(0, 4)]) == (1, 1, 1)      # the other way round
+    assert spotting_counts([(0, 4)], [(0, 9)]) == (1, 1, 1)  # 5 / 10
+    assert spotting_counts([(0, 3)], [(0, 9)]) == (0, 1, 1)  # 4 / 10
+    assert spotting_counts([(0, 9)], [(0, 4)]) == (1, 1, 1)  # the other way round
 
 
 def test_one_prediction_overlapping_two_truths_counts_once():
@@ -114,14 +119,15 @@ def test_pooled_prf_undefined_values_are_zero():
 
 # ----------------------------------------------------------------------------- on-the-fly accuracy
 
+
 def test_fraction_frame_rounds_half_up():
     assert fraction_frame(10, 20, 0.5) == 15
     assert fraction_frame(10, 20, 1.0) == 20
-    assert fraction_frame(10, 20, 0.25) == 13       # 2.5 -> 3 (half up, not to even)
+    assert fraction_frame(10, 20, 0.25) == 13  # 2.5 -> 3 (half up, not to even)
     assert fraction_frame(10, 20, 0.1) == 11
-    assert fraction_frame(0, 3, 0.5) == 2           # 1.5 -> 2
-    assert fraction_frame(0, 1, 0.25) == 0          # 0.25 -> 0
-    assert fraction_frame(7, 7, 0.5) == 7           # one-frame interval
+    assert fraction_frame(0, 3, 0.5) == 2  # 1.5 -> 2
+    assert fraction_frame(0, 1, 0.25) == 0  # 0.25 -> 0
+    assert fraction_frame(7, 7, 0.5) == 7  # one-frame interval
 
 
 def test_accuracy_at_reads_the_prediction_at_each_fraction():
@@ -141,7 +147,7 @@ def test_accuracy_at_averages_over_intervals_and_skips_other():
     hits = on_the_fly_hits(pred, intervals)
     assert hits.shape == (2, 5)
     assert hits[0].all() and not hits[1].any()
-    assert accuracy_at(pred, intervals) == {p: 0.5 for p in metrics.FRACTIONS}
+    assert accuracy_at(pred, intervals) == dict.fromkeys(metrics.FRACTIONS, 0.5)
 
 
 def test_accuracy_at_without_intervals_is_nan():
@@ -163,6 +169,7 @@ def test_concat_timelines_pools_videos():
 
 
 # ----------------------------------------------------------------------------- intensity, confusion
+
 
 def test_intensity_mae_over_scored_frames():
     pred = np.array([0.0, 0.5, 1.0, 0.2])
@@ -190,6 +197,35 @@ def test_confusion_matrix_rows_are_truth():
 def test_metrics_module_has_no_torch():
     import subprocess
     import sys
+
     code = "import sys, fer_ros.learn.metrics; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+# ----------------------------------------------------------------------------- classification, stability
+
+
+def test_classification_report_on_a_hand_computed_case():
+    true = [0, 0, 0, 1, 1, 2, -1]  # the -1 (a class outside the set) is not scored
+    pred = [0, 0, 1, 1, 2, 2, 0]
+    r = metrics.classification_report(true, pred, num_classes=3)
+    assert r["n"] == 6 and r["accuracy"] == pytest.approx(4 / 6)
+    assert r["recall"] == pytest.approx([2 / 3, 1 / 2, 1.0])
+    assert r["uar"] == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    assert r["precision"] == pytest.approx([1.0, 1 / 2, 1 / 2])
+    f1 = [2 * p * q / (p + q) for p, q in zip(r["precision"], r["recall"])]
+    assert r["f1"] == pytest.approx(f1) and r["macro_f1"] == pytest.approx(np.mean(f1))
+    assert r["confusion"] == [[2, 1, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_classification_report_leaves_absent_classes_out_of_uar():
+    r = metrics.classification_report([0, 0, 1], [0, 1, 1], num_classes=3)
+    assert np.isnan(r["recall"][2]) and r["uar"] == pytest.approx((1 / 2 + 1) / 2)
+
+
+def test_label_flips_count_changes_between_seen_frames_only():
+    assert metrics.label_flips([0, 1, 1, 2, 2, 2], [1, 1, 1, 0, 1, 1]) == (1, 3)
+    assert metrics.label_flips([3, 3, 3], [1, 1, 1]) == (0, 2)
+    assert metrics.flips_per_second([(2, 4), (0, 6)], [10.0, 10.0]) == pytest.approx(2.0)
+    assert np.isnan(metrics.flips_per_second([(0, 0)], [30.0]))

@@ -18,12 +18,14 @@ from fer_ros.ros.images import SUPPORTED, compressed_to_bgr, image_to_bgr, msg_t
 try:
     from sensor_msgs.msg import CompressedImage, Image
 except Exception:  # no ROS build: the same fields on a namespace
+
     def Image(**kw):  # noqa: N802
         base = dict(height=0, width=0, encoding="", is_bigendian=0, step=0, data=b"")
         return SimpleNamespace(**{**base, **kw})
 
     def CompressedImage(**kw):  # noqa: N802
         return SimpleNamespace(**{**dict(format="", data=b""), **kw})
+
 
 H, W = 24, 40  # >= MIN_SIDE, and W not a multiple of 16 so padding matters
 
@@ -44,8 +46,14 @@ def make(arr: np.ndarray, encoding: str, pad: int = 0, bigendian: bool = False):
     rows = arr.reshape(arr.shape[0], -1).view(np.uint8)
     if pad:
         rows = np.hstack([rows, np.full((rows.shape[0], pad), 0xAB, np.uint8)])
-    return Image(height=arr.shape[0], width=arr.shape[1], encoding=encoding, is_bigendian=int(bigendian),
-                 step=rows.shape[1], data=rows.tobytes())
+    return Image(
+        height=arr.shape[0],
+        width=arr.shape[1],
+        encoding=encoding,
+        is_bigendian=int(bigendian),
+        step=rows.shape[1],
+        data=rows.tobytes(),
+    )
 
 
 def grey_bgr(grey8):

@@ -1,10 +1,12 @@
 """fer_node on real rclpy over real DDS (loopback, a domain id of the test's own).
 
 The node runs as its own process, started the way a user starts it:
-``python -m fer_ros.ros.node --ros-args --params-file config/fer.yaml -p model:=baseline
--p image_qos:=reliable``; this process publishes real frames of a real clip and decodes
-what the node publishes. Tests in this module share one node and run in file order
-(each continues the stream where the previous one left off; stamps keep increasing).
+``python -m fer_ros.ros --ros-args --params-file config/fer.yaml --params-file
+config/fer_node.yaml -p model:=baseline -p image_qos:=reliable``; this process publishes real
+frames of a real clip and decodes what the node publishes. Tests in this module share one
+node and pass in any order: each continues the one stream of stamps (``Stream``), sets up
+what it needs (e.g. ends the faces of earlier tests first) and compares counters before and
+after; the test that stops the node with SIGINT starts its own.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ import time
 
 import numpy as np
 import pytest
+import torch
 from ros_harness import (
     CONFIG,
+    NODE_CONFIG,
     Client,
     NodeProcess,
     compressed_msg,
@@ -29,25 +33,31 @@ from ros_harness import (
 require_ros()
 
 from fer_ros.engine.engine import Engine, EngineConfig  # noqa: E402
-from fer_ros.engine.predictors import DEFAULT_MODEL  # noqa: E402
 from fer_ros.io.media import SHORT_FACE_CLIP  # noqa: E402
 from fer_ros.model.classes import CLASS_NAMES, PHASES  # noqa: E402
 from fer_ros.ros.messages import StampBook  # noqa: E402
-from fer_ros.ros.node import engine_stamp  # noqa: E402
+from fer_ros.ros.outputs import engine_stamp  # noqa: E402
 
 TOPIC = "/image_raw"
 
 
-def test_every_engine_parameter_of_the_yaml_is_declared():
+def test_every_parameter_of_the_yamls_is_declared_with_its_default():
     from fer_ros.cli.common import load_params
-    from fer_ros.ros.node import ENGINE_PARAMS, engine_defaults
+    from fer_ros.ros.params import ENGINE_PARAMS, NODE_PARAMS, engine_defaults, node_defaults
 
     flat = {}
     for k, v in load_params(CONFIG).items():
         flat.update({f"{k}.{kk}": vv for kk, vv in v.items()} if isinstance(v, dict) else {k: v})
     assert set(flat) == set(ENGINE_PARAMS) == set(engine_defaults())
-    assert {k: v for k, v in engine_defaults().items()} == {**flat, "weights": flat["weights"] or ""}
-NODE_PARAMS = {"model": "baseline", "image_qos": "reliable", "diagnostics_period": 0.5}
+    assert dict(engine_defaults().items()) == {**flat, "weights": flat["weights"] or ""}
+    node = load_params(NODE_CONFIG)
+    assert set(node) | {"output_namespaces"} == set(NODE_PARAMS)  # output_namespaces: a commented example
+    assert node == {k: v for k, v in node_defaults().items() if k in node}
+
+
+# silence_timeout: long, so the pauses between the tests of this module close nothing (test_ros_cameras
+# tests the silence timer)
+NODE_PARAMS = {"model": "baseline", "image_qos": "reliable", "diagnostics_period": 0.5, "silence_timeout": 60.0}
 STARTED, APEX, ENDED = 0, 1, 2
 
 
@@ -56,16 +66,35 @@ def t_ns(t) -> int:
 
 
 class Stream:
-    """The frames this module has published so far, in order (stamps strictly increasing)."""
+    """The frames this module has published so far: stamps increase, except where a test jumps back
+    on purpose (``jump_back``); the stream then goes on from there."""
 
     def __init__(self):
-        self.k = 0
-        self.published: list = []  # stamps of frames published (good and bad)
+        self.ns = stamp_ns(stamp_of(0))
+        self.published: list = []  # stamps of frames published (good, bad, out of order)
 
     def next_stamp(self, fps: float = 30.0):
-        stamp = stamp_of(self.k, fps=30.0)
-        self.k += max(1, round(30.0 / fps))
-        return stamp
+        self.ns += round(1e9 / fps)
+        return _time(self.ns)
+
+    def jump_back(self, seconds: float):
+        self.ns -= round(seconds * 1e9)
+        return _time(self.ns)
+
+
+def stamp_ns(t) -> int:
+    return t.sec * 1_000_000_000 + t.nanosec
+
+
+def _time(ns: int):
+    from builtin_interfaces.msg import Time
+
+    return Time(sec=ns // 1_000_000_000, nanosec=ns % 1_000_000_000)
+
+
+def forget_faces(client, proc, stream, clip):
+    """Blank frames over more than lost_timeout: every face of earlier tests ends; the next face starts fresh."""
+    send_lockstep(client, proc, stream, [np.zeros_like(clip[0])] * 2, fps=0.8)
 
 
 @pytest.fixture(scope="module")
@@ -93,12 +122,15 @@ def send_lockstep(client, proc, stream, frames, fps=30.0):
         stamp = stream.next_stamp(fps)
         client.publish(image_msg(frame, stamp))
         stream.published.append(stamp)
-        out.append(client.wait_for(lambda: client.frame_for(stamp), 60, f"the result of frame {stamp}", proc))
+        out.append(
+            client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, f"the result of frame {stamp}", proc)
+        )
     return out
 
 
 def test_expressions_and_intervals_on_a_real_clip(ros, clip):
     proc, client, stream = ros
+    forget_faces(client, proc, stream, clip)  # the node's engine as fresh as the one run here below
     blank = np.zeros_like(clip[0])
     # the clip, then 1.5 s of stream time without a face: the track is lost (lost_timeout 1 s)
     # and its open interval is closed with "ended"
@@ -119,7 +151,7 @@ def test_expressions_and_intervals_on_a_real_clip(ros, clip):
     assert len(with_face) >= 0.9 * len(clip), "the face is found in (nearly) every frame of the clip"
     assert all(len(m.faces) <= 1 for m in results)
     assert {f.face_id for m in with_face for f in m.faces} == {with_face[0].faces[0].face_id}, "one stable id"
-    assert all(not m.faces for m in results[len(clip):]), "blank frames: an empty faces list"
+    assert all(not m.faces for m in results[len(clip) :]), "blank frames: an empty faces list"
     for m in with_face:
         f = m.faces[0]
         scores = np.array(f.scores)
@@ -134,6 +166,9 @@ def test_expressions_and_intervals_on_a_real_clip(ros, clip):
     assert events, "the smile in the clip is spotted"
     statuses = [e.status for e in events]
     assert statuses == [STARTED, APEX, ENDED] * (len(statuses) // 3), statuses
+    assert [e.end_reason for e in events if e.status == ENDED][-1] == "face lost", "the blank frames end the face"
+    assert all(e.end_reason in ("offset", "class change", "face lost") for e in events if e.status == ENDED)
+    assert not any(e.end_reason for e in events if e.status != ENDED)
     sent_ns = {t_ns(s) for s in stamps}
     for started, apex, ended in zip(events[0::3], events[1::3], events[2::3]):
         assert t_ns(started.onset) in sent_ns and t_ns(apex.apex) in sent_ns and t_ns(ended.offset) in sent_ns
@@ -167,12 +202,20 @@ def test_newest_frame_only_drops_are_counted(ros, clip, rate):
     def settled(total):
         """Every published frame accounted for: received (then processed, dropped or bad) or lost on the way."""
         d = client.latest_diagnostics(TOPIC)
-        if d and int(d["frames_received"]) + int(d["frames_lost_in_transport"]) == total and \
-                int(d["frames_processed"]) + int(d["frames_dropped"]) + int(d["frames_bad"]) == \
-                int(d["frames_received"]):
+        if (
+            d
+            and int(d["frames_received"]) + int(d["frames_lost_in_transport"]) == total
+            and int(d["frames_processed"])
+            + int(d["frames_dropped"])
+            + int(d["frames_bad"])
+            + int(d["frames_out_of_order"])
+            == int(d["frames_received"])
+        ):
             return d
         return None
 
+    # one frame first: losses are counted from gaps after the first frame the node sees
+    send_lockstep(client, proc, stream, clip[:1])
     before = client.wait_for(lambda: settled(len(stream.published)), 30, "diagnostics of the frames so far", proc)
     n_before = len(client.snapshot(client.frames))
     burst = []
@@ -201,34 +244,65 @@ def test_newest_frame_only_drops_are_counted(ros, clip, rate):
         assert dropped > 0, "60 frames in a fraction of a second cannot all be processed"
     else:
         assert lost == 0, "reliable QoS at 30 Hz over loopback loses nothing"
-    print(f"\nburst of {len(burst)} frames {f'at {rate:.0f} Hz' if rate else 'flooded'}: {len(out)} processed, "
-          f"{dropped} dropped, {lost} lost before the node; last period: latency mean {diag['latency_ms_mean']} ms "
-          f"(p95 {diag['latency_ms_p95']}), processing {diag['processing_ms_mean']} ms, "
-          f"input {diag['input_rate_hz']} Hz, processed {diag['processing_rate_hz']} Hz")
+    print(
+        f"\nburst of {len(burst)} frames {f'at {rate:.0f} Hz' if rate else 'flooded'}: {len(out)} processed, "
+        f"{dropped} dropped, {lost} lost before the node; last period: latency mean {diag['latency_ms_mean']} ms "
+        f"(p95 {diag['latency_ms_p95']}), processing {diag['processing_ms_mean']} ms, "
+        f"input {diag['input_rate_hz']} Hz, processed {diag['processing_rate_hz']} Hz"
+    )
 
 
-def test_diagnostics_report_rates_latency_drops_device_model(ros):
-    proc, client, _ = ros
+def test_diagnostics_report_rates_latency_drops_device_model(ros, clip):
+    proc, client, stream = ros
+    t0 = time.monotonic()
+    for k in range(20):  # 30 Hz for 2/3 s
+        stamp = stream.next_stamp()
+        client.publish(image_msg(clip[k], stamp))
+        stream.published.append(stamp)
+        time.sleep(max(0.0, t0 + (k + 1) / 30 - time.monotonic()))
     d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
-    for key in ("input_rate_hz", "processing_rate_hz", "latency_ms_mean", "latency_ms_p95", "latency_ms_max",
-                "processing_ms_mean", "frames_received", "frames_processed", "frames_dropped", "frames_bad",
-                "frames_lost_in_transport",
-                "device", "model", "topic"):
+    for key in (
+        "input_rate_hz",
+        "processing_rate_hz",
+        "latency_ms_mean",
+        "latency_ms_p95",
+        "latency_ms_max",
+        "processing_ms_mean",
+        "frames_received",
+        "frames_processed",
+        "frames_dropped",
+        "frames_bad",
+        "frames_lost_in_transport",
+        "frames_out_of_order",
+        "time_jumps",
+        "usual_input_rate_hz",
+        "device",
+        "model",
+        "topic",
+    ):
         assert key in d, key
-    assert d["device"] == "cpu" == d["_hardware_id"] and d["model"] == "baseline" and d["topic"] == TOPIC
+    expected_device = "cuda" if torch.cuda.is_available() else "cpu"  # device: auto
+    assert d["device"] == expected_device == d["_hardware_id"] and d["model"] == "baseline" and d["topic"] == TOPIC
     arrays = client.snapshot(client.diagnostics)
     assert len(arrays) >= 2 and all(a.status[0].name == f"fer_node: {TOPIC}" for a in arrays)
     rates = [float(kv.value) for a in arrays for kv in a.status[0].values if kv.key == "input_rate_hz"]
     assert max(rates) > 5.0, "the 30 Hz burst shows up as an input rate"
     # nothing arrives now: the rate falls to zero and the status says so
-    idle = client.wait_for(lambda: (lambda x: x if x and x["input_rate_hz"] == "0.00" else None)(
-        client.latest_diagnostics(TOPIC)), 10, "an idle diagnostics period", proc)
+    idle = client.wait_for(
+        lambda: (lambda x: x if x and x["input_rate_hz"] == "0.00" else None)(client.latest_diagnostics(TOPIC)),
+        10,
+        "an idle diagnostics period",
+        proc,
+    )
     from diagnostic_msgs.msg import DiagnosticStatus
+
     assert idle["_level"] == DiagnosticStatus.WARN and "no images" in idle["_message"]
 
 
 def test_bad_parameters_are_refused_naming_them(ros):
     proc, client, _ = ros
+    names = ["spotter.off_threshold", "model", "device", "detect_every", "weights"]
+    before = client.get_parameters(names)
     (r,) = client.set_parameters({"spotter.off_threshold": 0.9})  # above on_threshold 0.5
     assert not r.successful and "off_threshold" in r.reason
     (r,) = client.set_parameters({"model": "lstm"})
@@ -236,19 +310,25 @@ def test_bad_parameters_are_refused_naming_them(ros):
     (r,) = client.set_parameters({"device": "cuda:7"})
     assert not r.successful and "cuda:7" in r.reason
     (r,) = client.set_parameters({"detect_every": 0})  # outside the declared IntegerRange
-    assert not r.successful and r.reason
+    assert not r.successful and "detect_every" in r.reason
+    (r,) = client.set_parameters({"lost_timeout": "soon"})  # the wrong type
+    assert not r.successful and "lost_timeout" in r.reason
     (r,) = client.set_parameters({"model": "recurrent", "weights": "/nonexistent/model.safetensors"}, atomic=True)
     assert not r.successful and "weights" in r.reason and "/nonexistent/model.safetensors" in r.reason
-    (r,) = client.set_parameters({"image_topics": ["other"]})  # read at start-up only
-    assert not r.successful
-    values = client.get_parameters(["spotter.off_threshold", "model", "device", "detect_every", "weights"])
-    assert values == {"spotter.off_threshold": 0.3, "model": "baseline", "device": "auto", "detect_every": 1,
-                      "weights": ""}, "nothing refused was applied"
+    (r,) = client.set_parameters({"image_topics": ["other"]})  # read at configure only
+    assert not r.successful and "image_topics" in r.reason and "configure" in r.reason
+    (r,) = client.set_parameters({"lost_timeout": 2})  # an int for a double: taken as 2.0
+    assert r.successful and client.get_parameters(["lost_timeout"]) == {"lost_timeout": 2.0}
+    (r,) = client.set_parameters({"lost_timeout": 1.0})
+    assert r.successful
+    assert client.get_parameters(names) == before, "nothing refused was applied"
+    assert before["spotter.off_threshold"] == 0.3 and before["model"] == "baseline" and before["weights"] == ""
     assert "parameter change refused" in proc.output()
 
 
 def test_parameter_changes_are_applied(ros, clip):
     proc, client, stream = ros
+    restore = client.get_parameters(["detect_every", "spotter.on_threshold", "max_faces"])
     before = send_lockstep(client, proc, stream, clip[:5])
     old_id = before[-1].faces[0].face_id
     # applied to the running engine: the face keeps its id
@@ -263,14 +343,14 @@ def test_parameter_changes_are_applied(ros, clip):
     after = send_lockstep(client, proc, stream, clip[10:20])
     new_ids = {m.faces[0].face_id for m in after if m.faces}
     assert new_ids and old_id not in new_ids and min(new_ids) > old_id
-    (r,) = client.set_parameters({"detect_every": 1, "spotter.on_threshold": 0.5, "max_faces": 8}, atomic=True)
+    (r,) = client.set_parameters(restore, atomic=True)
     assert r.successful, r.reason
 
 
 def test_bad_frames_are_survived(ros, clip):
     proc, client, stream = ros
     n = len(client.snapshot(client.frames))
-    bad_before = int(client.latest_diagnostics(TOPIC)["frames_bad"])
+    bad_before = int(client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)["frames_bad"])
     yuv = image_msg(clip[0][:, :, :2].copy(), stream.next_stamp(), encoding="yuv422")  # 2 bytes a pixel
     short = image_msg(clip[0], stream.next_stamp())
     short.data = bytes(short.data)[:1000]
@@ -278,8 +358,12 @@ def test_bad_frames_are_survived(ros, clip):
     for i, msg in enumerate((yuv, short, empty), 1):  # one at a time, so none is dropped for a newer one
         client.publish(msg)
         stream.published.append(msg.header.stamp)
-        client.wait_for(lambda i=i: int(client.latest_diagnostics(TOPIC)["frames_bad"]) == bad_before + i, 30,
-                        f"frames_bad to count bad frame {i}", proc)
+        client.wait_for(
+            lambda i=i: int(client.latest_diagnostics(TOPIC)["frames_bad"]) == bad_before + i,
+            30,
+            f"frames_bad to count bad frame {i}",
+            proc,
+        )
     good = send_lockstep(client, proc, stream, clip[:1])
     assert good[0].faces, "the node still answers after bad frames"
     assert len(client.snapshot(client.frames)) == n + 1, "no message for a frame that was not processed"
@@ -288,46 +372,108 @@ def test_bad_frames_are_survived(ros, clip):
     assert "Traceback" not in log
 
 
-def test_stamp_going_backwards_resets_tracks(ros, clip):
-    """A bag loop: time jumps back; every face ends and comes back with a new id."""
+def test_a_stamp_1ms_back_is_dropped_and_resets_nothing(ros, clip):
+    """Driver jitter: one frame stamped 1 ms before the newest one. No result for it, the face keeps its
+    id and its state, the frame is counted out of order and one warning says so."""
     proc, client, stream = ros
     before = send_lockstep(client, proc, stream, clip[20:24])
-    old_id = before[-1].faces[0].face_id
-    back = stamp_of(0, base_sec=1_600_000_000)  # earlier than anything sent
-    client.publish(image_msg(clip[24], back))
+    fid = before[-1].faces[0].face_id
+    d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
+    ooo, jumps = int(d["frames_out_of_order"]), int(d["time_jumps"])
+    jitter = _time(stamp_ns(stream.published[-1]) - 1_000_000)  # 1 ms before the newest frame
+    client.publish(image_msg(clip[24], jitter))
+    stream.published.append(jitter)
+    client.wait_for(
+        lambda: int(client.latest_diagnostics(TOPIC)["frames_out_of_order"]) == ooo + 1,
+        30,
+        "the node to count the frame out of order",
+        proc,
+    )
+    assert client.frame_for(jitter) is None, "no result for a dropped frame"
+    after = send_lockstep(client, proc, stream, clip[24:26])
+    assert [f.face_id for m in after for f in m.faces] == [fid, fid], "same id: nothing was reset"
+    assert int(client.latest_diagnostics(TOPIC)["time_jumps"]) == jumps
+    assert "1.0 ms before the newest one" in proc.output()
+    assert not [e for e in client.snapshot(client.intervals) if e.face_id == fid and e.end_reason == "time jump"]
+
+
+def test_a_bag_loop_closes_open_intervals_with_time_jump(ros, clip):
+    """Time jumps back (a looped bag): the open interval ends with reason "time jump", stamped with the
+    last frame before the jump (so onset <= offset <= header stamp), then the face gets a new id."""
+    proc, client, stream = ros
+    forget_faces(client, proc, stream, clip)
+    res = send_lockstep(client, proc, stream, clip[25:40])  # the smile: an interval opens
+    fid = res[-1].faces[0].face_id
+    d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
+    events = [e for e in client.snapshot(client.intervals) if e.face_id == fid]
+    assert events and events[-1].status != ENDED, f"an interval is open on face {fid}"
+    last = stream.published[-1]
+    back = stream.jump_back(100.0)  # a new timeline, as a looped bag starts again
+    client.publish(image_msg(clip[40], back))
+    stream.published.append(back)
     m = client.wait_for(lambda: client.frame_for(back), 60, "the result of the earlier frame", proc)
-    assert t_ns(m.header.stamp) == t_ns(back)
-    assert m.faces and m.faces[0].face_id != old_id
-    assert "stamp went backwards" in proc.output()
-
-
-def test_sigint_stops_cleanly_closing_open_intervals(ros, clip):
-    """Last in this module: Ctrl-C mid-expression; the open interval is closed ("ended") before
-    the node exits with code 0 and no traceback."""
-    proc, client, _ = ros
-    for k in range(1, 16):  # the smile, continuing after the time jump of the previous test
-        stamp = stamp_of(k, base_sec=1_600_000_000)
-        client.publish(image_msg(clip[24 + k], stamp))
-        fid = client.wait_for(lambda: client.frame_for(stamp), 60, "a result", proc).faces[0].face_id
-    events = [e.status for e in client.snapshot(client.intervals) if e.face_id == fid]
-    assert events and events[-1] != ENDED, f"an interval is open on face {fid}: {events}"
-    rc = proc.signal(signal.SIGINT, timeout=30)
-    err = proc.stderr()
-    assert rc == 0, err[-3000:]
-    assert "Traceback" not in err
-    ended = client.wait_for(lambda: [e for e in client.snapshot(client.intervals)
-                                     if e.face_id == fid and e.status == ENDED], 5, "the closing 'ended' event")
-    assert t_ns(ended[0].offset) == t_ns(stamp_of(15, base_sec=1_600_000_000))
+    assert m.faces and m.faces[0].face_id != fid, "tracks reset: a new id"
+    ended = client.wait_for(
+        lambda: [e for e in client.snapshot(client.intervals) if e.face_id == fid and e.status == ENDED],
+        10,
+        "the interval closed by the jump",
+    )
+    (e,) = ended
+    assert e.end_reason == "time jump"
+    assert t_ns(e.header.stamp) == t_ns(last), "stamped with the last frame of the old timeline"
+    assert t_ns(e.onset) <= t_ns(e.offset) <= t_ns(e.header.stamp)
+    client.wait_for(
+        lambda: int(client.latest_diagnostics(TOPIC)["time_jumps"]) == int(d["time_jumps"]) + 1,
+        10,
+        "the jump counted",
+        proc,
+    )
+    assert "open intervals closed ('time jump')" in proc.output()
 
 
 # -- separate nodes ---------------------------------------------------------------------------
-def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
-    """Two cameras on CompressedImage, use_sim_time with no /clock, a corrupt JPEG, then SIGTERM."""
+def test_sigint_stops_cleanly_closing_open_intervals(tmp_path, clip):
+    """Ctrl-C mid-expression: the open interval is closed ("ended", reason "stream stopped") before the
+    node exits with code 0 and no traceback."""
     domain = new_domain_id()
-    topics = ["/cam_a", "/cam_b"]
-    proc = NodeProcess(domain, {**NODE_PARAMS, "compressed": True, "use_sim_time": True,
-                                "image_topics": [t.lstrip("/") for t in topics]}, tmp_path)
-    client, ok = Client(domain, image_topics=topics, compressed=True), False
+    proc = NodeProcess(domain, NODE_PARAMS, tmp_path)
+    client = Client(domain)
+    try:
+        client.wait_ready(proc)
+        for k in range(1, 16):  # the smile
+            stamp = stamp_of(k)
+            client.publish(image_msg(clip[24 + k], stamp))
+            fid = client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, "a result", proc).faces[0].face_id
+        events = [e.status for e in client.snapshot(client.intervals) if e.face_id == fid]
+        assert events and events[-1] != ENDED, f"an interval is open on face {fid}: {events}"
+        rc = proc.signal(signal.SIGINT, timeout=30)
+        err = proc.stderr()
+        assert rc == 0, err[-3000:]
+        assert "Traceback" not in err
+        ended = client.wait_for(
+            lambda: [e for e in client.snapshot(client.intervals) if e.face_id == fid and e.status == ENDED],
+            5,
+            "the closing 'ended' event",
+        )
+        assert t_ns(ended[0].offset) == t_ns(stamp_of(15))
+        assert ended[0].end_reason == "stream stopped"
+    finally:
+        client.close()
+        proc.close()
+
+
+def test_two_compressed_cameras_with_separate_outputs_sim_time_and_sigterm(tmp_path, clip):
+    """Two cameras on CompressedImage, each answered under its own namespace (/cam_a/fer_node/...),
+    use_sim_time with no /clock, a corrupt JPEG, then SIGTERM."""
+    domain = new_domain_id()
+    topics = ["/cam_a/image_raw", "/cam_b/image_raw"]
+    outputs = ["/cam_a/fer_node", "/cam_b/fer_node"]
+    proc = NodeProcess(
+        domain,
+        {**NODE_PARAMS, "compressed": True, "use_sim_time": True, "image_topics": [t.lstrip("/") for t in topics]},
+        tmp_path,
+    )
+    client, ok = Client(domain, image_topics=topics, compressed=True, outputs=outputs), False
     try:
         client.wait_ready(proc)
         results = {t: [] for t in topics}
@@ -335,19 +481,28 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
             for j, topic in enumerate(topics):
                 stamp = stamp_of(k, base_sec=1_800_000_000 + j)
                 client.publish(compressed_msg(clip[k + 30 * j], stamp, frame_id=topic), topic)
-                results[topic].append(client.wait_for(lambda: client.frame_for(stamp), 60, f"{topic} frame", proc))
+                results[topic].append(
+                    client.wait_for(lambda stamp=stamp: client.frame_for(stamp), 60, f"{topic} frame", proc)
+                )
         for j, topic in enumerate(topics):
             assert all(m.header.frame_id == topic for m in results[topic])
-            assert [t_ns(m.header.stamp) for m in results[topic]] == \
-                [t_ns(stamp_of(k, base_sec=1_800_000_000 + j)) for k in range(8)], "image stamps under sim time"
+            assert [t_ns(m.header.stamp) for m in results[topic]] == [
+                t_ns(stamp_of(k, base_sec=1_800_000_000 + j)) for k in range(8)
+            ], "image stamps under sim time"
         ids = [{f.face_id for m in results[t] for f in m.faces} for t in topics]
         assert all(len(i) == 1 for i in ids) and ids[0] != ids[1], "one id per camera, distinct across cameras"
+        for topic, ns in zip(topics, outputs):  # separate outputs: each namespace has its camera's frames only
+            assert {m.header.frame_id for m in client.snapshot(client.by_ns[ns]["frames"])} == {topic}
 
         corrupt = compressed_msg(clip[0], stamp_of(9, base_sec=1_800_000_000), frame_id=topics[0])
         corrupt.data = bytes(range(256)) * 4
         client.publish(corrupt, topics[0])
-        client.wait_for(lambda: "could not decode the compressed image" in proc.output(), 30,
-                        "the warning about the corrupt JPEG", proc)
+        client.wait_for(
+            lambda: "could not decode the compressed image" in proc.output(),
+            30,
+            "the warning about the corrupt JPEG",
+            proc,
+        )
         stamp = stamp_of(10, base_sec=1_800_000_000)
         client.publish(compressed_msg(clip[10], stamp, frame_id=topics[0]), topics[0])
         assert client.wait_for(lambda: client.frame_for(stamp), 60, "a frame after the corrupt one", proc).faces
@@ -356,8 +511,10 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
             d = client.latest_diagnostics(f"{topic}/compressed")
             return d if d and d["frames_received"] == str(received) else None
 
-        diag = {t: client.wait_for(lambda t=t, n=n: diag_of(t, n), 10, f"diagnostics of {t}", proc)
-                for t, n in zip(topics, (10, 8))}
+        diag = {
+            t: client.wait_for(lambda t=t, n=n: diag_of(t, n), 10, f"diagnostics of {t}", proc)
+            for t, n in zip(topics, (10, 8))
+        }
         assert diag[topics[0]]["frames_bad"] == "1" and diag[topics[1]]["frames_bad"] == "0"
         assert diag[topics[1]]["topic"] == f"{topics[1]}/compressed"
         arr = client.snapshot(client.diagnostics)[-1]
@@ -373,9 +530,11 @@ def test_two_compressed_cameras_sim_time_and_sigterm(tmp_path, clip):
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("params, name", [({"spotter.off_threshold": 0.9}, "off_threshold"),
-                                          ({"spotter.on_treshold": 0.6}, "spotter.on_treshold")],
-                         ids=["bad-value", "typo"])
+@pytest.mark.parametrize(
+    "params, name",
+    [({"spotter.off_threshold": 0.9}, "off_threshold"), ({"spotter.on_treshold": 0.6}, "spotter.on_treshold")],
+    ids=["bad-value", "typo"],
+)
 def test_bad_start_up_parameter_exits_with_a_reason(tmp_path, params, name):
     with NodeProcess(new_domain_id(), {**NODE_PARAMS, **params}, tmp_path) as proc:
         rc = proc.proc.wait(120)
@@ -384,15 +543,9 @@ def test_bad_start_up_parameter_exits_with_a_reason(tmp_path, params, name):
 
 
 def test_default_config_as_shipped(tmp_path, clip):
-    """config/fer.yaml unchanged (the recurrent model): runs when its weights exist, else says why it cannot."""
+    """config/fer.yaml unchanged (the recurrent model with the shipped weights)."""
     domain = new_domain_id()
     proc = NodeProcess(domain, {"image_qos": "reliable"}, tmp_path, config=CONFIG)
-    if not DEFAULT_MODEL.exists():
-        with proc:
-            rc = proc.proc.wait(120)
-            out = proc.output()
-        assert rc == 2 and "cannot start" in out and DEFAULT_MODEL.name in out and "Traceback" not in out
-        pytest.skip(f"{DEFAULT_MODEL.name} not present yet: checked the node refuses to start, naming it")
     client, ok = Client(domain), False
     try:
         client.wait_ready(proc)

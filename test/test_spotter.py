@@ -182,19 +182,22 @@ def test_started_carries_the_onset_label_and_ended_the_whole_interval():
     np.testing.assert_allclose(ended.scores, (3 * surprise + 7 * happy) / 10, atol=1e-6)
 
 
-@pytest.mark.parametrize("options, name", [
-    ({"on_threshold": 1.5}, "on_threshold"),
-    ({"on_threshold": float("nan")}, "on_threshold"),
-    ({"off_threshold": -0.1}, "off_threshold"),
-    ({"off_threshold": 0.6, "on_threshold": 0.5}, "off_threshold"),
-    ({"confirm_frames": 0}, "confirm_frames"),
-    ({"confirm_frames": float("nan")}, "confirm_frames"),
-    ({"confirm_frames": 2.5}, "confirm_frames"),
-    ({"release_frames": 0}, "release_frames"),
-    ({"release_frames": float("nan")}, "release_frames"),  # would never end an interval
-    ({"apex_drop": 0.0}, "apex_drop"),
-    ({"apex_drop": 1.0}, "apex_drop"),
-])
+@pytest.mark.parametrize(
+    "options, name",
+    [
+        ({"on_threshold": 1.5}, "on_threshold"),
+        ({"on_threshold": float("nan")}, "on_threshold"),
+        ({"off_threshold": -0.1}, "off_threshold"),
+        ({"off_threshold": 0.6, "on_threshold": 0.5}, "off_threshold"),
+        ({"confirm_frames": 0}, "confirm_frames"),
+        ({"confirm_frames": float("nan")}, "confirm_frames"),
+        ({"confirm_frames": 2.5}, "confirm_frames"),
+        ({"release_frames": 0}, "release_frames"),
+        ({"release_frames": float("nan")}, "release_frames"),  # would never end an interval
+        ({"apex_drop": 0.0}, "apex_drop"),
+        ({"apex_drop": 1.0}, "apex_drop"),
+    ],
+)
 def test_bad_spotter_config_raises_naming_the_field(options, name):
     cfg = SpotterConfig(**options)
     with pytest.raises(ValueError, match=name):
@@ -222,3 +225,64 @@ def test_a_second_rise_after_the_apex_does_not_move_the_published_apex():
     assert len(apex) == 1 and len(ended) == 1
     assert apex[0].apex == ended[0].apex == 1
     assert ended[0].peak_intensity == apex[0].peak_intensity
+
+
+# ------------------------------------------------------------------ class change, end reasons
+
+
+def test_a_sustained_change_of_class_splits_the_interval():
+    """Crying into laughter without rest: two intervals, the second starting where laughter took over."""
+    sad, happy = scores(sad=0.7), scores(happy=0.7)
+    seq = [sad] * 30 + [happy] * 30
+    events, _ = feed(Spotter(1, SpotterConfig(switch_frames=12)), [0.9] * 60, [0.6] * 60, seq)
+    ended = [ev for _, ev in events if ev.status == "ended"]
+    started = [ev for _, ev in events if ev.status == "started"]
+    assert [ev.label for ev in started] == ["sad", "happy"]
+    assert len(ended) == 1 and ended[0].label == "sad" and ended[0].end_reason == "class change"
+    assert ended[0].onset == 0 and ended[0].offset == 29  # the last sad frame
+    assert started[1].onset == 30  # the first frame of the run that took over
+    at = {ev.status + ev.label: k for k, ev in events}
+    assert at["startedhappy"] == 30 + 12 - 1  # known after switch_frames votes
+
+
+def test_an_apex_reached_while_another_class_takes_over_is_sent_once():
+    """The intensity falls past apex_drop during the run of the class that then splits the
+    interval: one apex for the old interval (its own peak), then ended, then the new one."""
+    sad, happy = scores(sad=0.7), scores(happy=0.7)
+    seq = [sad] * 10 + [happy] * 20
+    intensity = [0.2, 0.4, 0.6, 0.8, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9] + [0.7] * 20
+    events, _ = feed(Spotter(1, SpotterConfig(switch_frames=5)), [0.9] * 30, intensity, seq)
+    assert [(ev.status, ev.label) for _, ev in events] == [
+        ("started", "sad"),
+        ("apex", "sad"),
+        ("ended", "sad"),
+        ("started", "happy"),
+    ]
+    apex, ended = events[1][1], events[2][1]
+    assert apex.apex == ended.apex == 4 and ended.offset == 9 and ended.end_reason == "class change"
+
+
+def test_flicker_and_short_runs_do_not_split():
+    sad, happy = scores(sad=0.7), scores(happy=0.7)
+    seq = [sad] * 20 + ([happy] * 5 + [sad] * 3) * 4 + [sad] * 10
+    events, _ = feed(Spotter(1, SpotterConfig(switch_frames=12)), [0.9] * len(seq), [0.6] * len(seq), seq)
+    assert [ev.label for _, ev in events if ev.status == "started"] == ["sad"]
+    assert not [ev for _, ev in events if ev.status == "ended"]
+
+
+def test_switch_frames_zero_keeps_one_interval():
+    sad, happy = scores(sad=0.7), scores(happy=0.7)
+    events, _ = feed(Spotter(1, SpotterConfig(switch_frames=0)), [0.9] * 60, [0.6] * 60, [sad] * 30 + [happy] * 30)
+    assert len([ev for _, ev in events if ev.status == "started"]) == 1
+
+
+def test_end_reasons_say_why():
+    sp = Spotter(1, SpotterConfig())
+    events, _ = feed(sp, [0.9] * 10 + [0.0] * 5)
+    assert [ev.end_reason for _, ev in events if ev.status == "ended"] == ["offset"]
+    feed(sp, [0.9] * 10, start=20)
+    closed = sp.close("time jump")
+    assert [ev.status for ev in closed] == ["apex", "ended"] and closed[-1].end_reason == "time jump"
+    assert all(ev.end_reason == "" for ev in closed if ev.status != "ended")
+    with pytest.raises(ValueError, match="switch_frames"):
+        SpotterConfig(switch_frames=-1).validate()

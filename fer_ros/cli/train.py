@@ -30,12 +30,14 @@ def config_task(path: str) -> str:
 
 def add_parser(sub) -> None:
     p = sub.add_parser(
-        "train", help="train the appearance backbone on FER2013 or the recurrent model",
+        "train",
+        help="train the appearance backbone on FER2013 or the recurrent model",
         description="config/backbone_fer2013.yaml (task: backbone): the frame-wise CNN on FER2013 Training, "
-                    "selected on PublicTest; --data names your copy (fer2013.csv or the Kaggle folders). "
-                    "config/train_default.yaml (task: recurrent): the MV-LSTM on generated sequences and real "
-                    "stills. Both validate every epoch, write resumable checkpoints (safetensors), a per-epoch "
-                    "CSV and a plot to --out, and print the selected weights.")
+        "selected on PublicTest; --data names your copy (fer2013.csv or the Kaggle folders). "
+        "config/train_default.yaml (task: recurrent): the MV-LSTM on generated sequences and real "
+        "stills. Both validate every epoch, write resumable checkpoints (safetensors), a per-epoch "
+        "CSV and a plot to --out, and print the selected weights.",
+    )
     p.add_argument("config", help="training YAML, e.g. config/backbone_fer2013.yaml or config/train_default.yaml")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--data", help="FER2013 copy: fer2013.csv or the Kaggle folder layout (overrides data.path)")
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         from fer_ros.learn.train import train
 
-        path = train(args.config, args.out, resume=args.resume, progress=progress)
+        path = train(args.config, args.out, data_path=args.data, resume=args.resume, progress=progress)
     if int(os.environ.get("RANK", "0")) == 0:
         print(f"selected weights: {path}")
     return 0

@@ -3,7 +3,7 @@
 The transform is fitted on eye corners and the nose (points that barely move with
 expressions), so a smile or a jaw drop changes the aligned crop's content, not its
 framing. The canonical layout mirrors FER2013's framing (eyes at ~40% height, about
-a third of the crop apart), which is what the mini-Xception was trained on.
+a third of the crop apart), close to how FER2013's faces are cut.
 """
 
 from __future__ import annotations
@@ -17,10 +17,17 @@ CROP_SIZE = 64
 # corners of the image-right eye, nose bridge, nose tip.
 STABLE_POINTS = (33, 133, 362, 263, 168, 1)
 # Their positions in a unit canonical face (x right, y down), FER2013-like framing.
-CANONICAL = np.array([
-    [0.24, 0.40], [0.41, 0.41], [0.59, 0.41], [0.76, 0.40],
-    [0.50, 0.40], [0.50, 0.62],
-], np.float64)
+CANONICAL = np.array(
+    [
+        [0.24, 0.40],
+        [0.41, 0.41],
+        [0.59, 0.41],
+        [0.76, 0.40],
+        [0.50, 0.40],
+        [0.50, 0.62],
+    ],
+    np.float64,
+)
 
 
 def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
@@ -33,7 +40,7 @@ def similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
     u, sig, vt = np.linalg.svd(cov)
     fix = np.diag([1.0, np.sign(np.linalg.det(u @ vt))])
     rot = u @ fix @ vt
-    var = (s ** 2).sum() / len(src)
+    var = (s**2).sum() / len(src)
     scale = (sig * np.diag(fix)).sum() / max(var, 1e-12)
     t = md - scale * rot @ ms
     return np.hstack([scale * rot, t[:, None]])
@@ -51,7 +58,7 @@ def aligned_crop(gray: np.ndarray, landmarks: np.ndarray | None, size: int = CRO
     """
     if landmarks is None:
         return cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
-    m = to_canonical(landmarks) * size
+    m: np.ndarray = to_canonical(landmarks).astype(np.float64) * size
     # Shrinking a large face in one step aliases: pre-blur by choosing INTER_AREA-like
     # behaviour through a pyramid when the scale factor is small.
     scale = np.hypot(m[0, 0], m[0, 1])

@@ -13,29 +13,54 @@ from .images import MAX_SIDE
 from .spotter import SpotterConfig
 
 MODELS = ("recurrent", "baseline")
+RUNTIMES = ("auto", "torch", "onnxruntime")  # runtime.py resolves them (not imported here: no torch)
+# Settings a running engine cannot take (they choose its models or its front end): a change
+# needs a new Engine; Engine.reconfigure applies every other one between two frames.
+REBUILD = (
+    "model",
+    "weights",
+    "device",
+    "runtime",
+    "cpu_threads",  # ONNX Runtime fixes its threads when its session is made
+    "max_faces",
+    "min_detection_confidence",
+    "front_threads",
+)
 
 
 @dataclass
 class EngineConfig:
     model: str = "recurrent"  # recurrent | baseline (the CNN alone, frame by frame)
-    weights: str | None = None  # recurrent model file; None: the shipped default
+    weights: str | None = None  # the model file (recurrent: an expression model; baseline: a backbone); None: shipped
     device: str = "auto"  # auto | cpu | cuda | cuda:N
+    # What runs the appearance network: auto (ONNX Runtime on CPU when installed, the faster
+    # there; PyTorch on CUDA) | torch (the reference) | onnxruntime. See runtime.py.
+    runtime: str = "auto"
     max_faces: int = 8
     min_detection_confidence: float = 0.5
-    detect_every: int = 1  # run the detectors every N frames; track landmarks in between
+    # Most frames between two runs of the face detectors; in between, each face is followed
+    # from its landmarks (front_end.DetectionSchedule: more often while faces come and go).
+    # A face entering the view is found within this many frames (1/3 s at 30 Hz).
+    detect_every: int = 10
     lost_timeout: float = 1.0  # seconds unseen before a face id ends
     iou_threshold: float = 0.2  # box overlap to keep an id
     aligned: bool = False  # inputs are already face crops: no detection
     max_side: int = MAX_SIDE  # larger frames are scaled down for detection
     default_fps: float = 30.0  # stamps for frames that come without one
-    # torch intra-op threads on CPU. 1 by default: the models are tiny, and torch's
-    # worker threads fight MediaPipe's for the cores (measured: CNN 4 ms with 1 thread,
-    # >200 ms with 2 threads interleaved with MediaPipe on a loaded 2-core machine).
+    # Threads of each op of torch, ONNX Runtime and OpenCV (process-wide). 1 by default: the
+    # models are tiny, and op-level worker threads fight MediaPipe's for the cores (measured:
+    # CNN 4 ms with 1 thread, >200 ms with 2 threads interleaved with MediaPipe on a loaded
+    # 2-core machine). The cores are used by running stages side by side instead:
     cpu_threads: int = 1
+    # Followed faces meshed in parallel, one MediaPipe graph each (MediaPipe releases the
+    # GIL; its graphs' own executors are not configurable): 2 uses both cores of a small
+    # robot computer; 1 keeps the front stage on the calling thread. The video CLI also runs
+    # the front stage of frame t+1 beside the networks of frame t (Engine.prepare/complete).
+    front_threads: int = 2
     spotter: SpotterConfig = field(default_factory=SpotterConfig)
 
     @classmethod
-    def from_params(cls, params: dict) -> "EngineConfig":
+    def from_params(cls, params: dict) -> EngineConfig:
         """From flat ROS-style parameters ({"model": ..., "spotter.on_threshold": ...}) or nested dicts.
 
         Unknown names are refused (a typo in a YAML file must not pass silently).
@@ -48,8 +73,9 @@ class EngineConfig:
                 flat[key] = value
         spotter_names = {f.name for f in fields(SpotterConfig)}
         engine_names = {f.name for f in fields(cls)} - {"spotter"}
-        unknown = sorted(k for k in flat if k not in engine_names
-                         and not (k.startswith("spotter.") and k[8:] in spotter_names))
+        unknown = sorted(
+            k for k in flat if k not in engine_names and not (k.startswith("spotter.") and k[8:] in spotter_names)
+        )
         if unknown:
             raise ValueError(f"unknown engine parameter(s): {', '.join(unknown)}")
         spotter = SpotterConfig(**{k[8:]: v for k, v in flat.items() if k.startswith("spotter.")})
@@ -62,7 +88,9 @@ class EngineConfig:
     def validate(self) -> None:
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {MODELS}, got {self.model!r}")
-        for name in ("max_faces", "detect_every", "max_side", "cpu_threads"):
+        if self.runtime not in RUNTIMES:
+            raise ValueError(f"runtime must be one of {RUNTIMES}, got {self.runtime!r}")
+        for name in ("max_faces", "detect_every", "max_side", "cpu_threads", "front_threads"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}")

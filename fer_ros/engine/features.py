@@ -1,11 +1,11 @@
 """Per-face features for the temporal model: the one place that turns faces into vectors.
 
-appearance (N, 135) = mini-Xception features (128) ++ its logits (7), one batched CNN call
-geometry   (N, G)   = normalised expressive landmarks ++ offset from the face's running
-                      neutral (geometry.RunningNeutral, one per tracked face)
+appearance (N, D + 7) = the appearance network's features (D) ++ its 7 logits, one batched call
+geometry   (N, G)     = normalised expressive landmarks ++ offset from the face's running
+                        neutral (geometry.RunningNeutral, one per tracked face)
 
-Used by the streaming engine and by dataset building for training, so training and
-inference see the same numbers.
+Used by the streaming engine and, through it, by dataset building for training, so training
+and inference see the same numbers.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import cv2
 import numpy as np
 import torch
 
-from fer_ros.model.mini_xception import load_mini_xception, preprocess
+from fer_ros.model.backbone import Backbone, load_backbone, scale
 
-from .align import CROP_SIZE, aligned_crop
 from .geometry import GEOMETRY_DIM, RunningNeutral, normalised_shape
 from .landmarks import Face
+from .runtime import OrtAppearance, resolve_runtime
 
 
 def to_gray(bgr: np.ndarray) -> np.ndarray:
@@ -26,38 +26,31 @@ def to_gray(bgr: np.ndarray) -> np.ndarray:
 
 
 class AppearanceEncoder:
-    """Aligned crops -> (features ++ logits) with the mini-Xception, batched on one device.
+    """Crops -> (features ++ logits) with the appearance network, batched on one device.
 
-    cnn: the network to use instead of the shipped FER2013 one (weights): a recurrent model
-    trained with ``finetune_cnn`` carries its own fine-tuned CNN (``ExpressionModel.cnn``), and
-    streaming must feed it the features of THAT network, as in its training
-    (``ExpressionModel.encode``: the same scaling and the same module).
+    cnn: the network (a backbone: ``appearance``, ``crop_size``, ``equalize``, ``feature_dim``);
+    None: the shipped FER2013 one. A recurrent model carries the backbone it was trained on,
+    and streaming must feed it the features of THAT network. runtime: see ``runtime.py``.
     """
 
-    def __init__(self, device: str | torch.device = "cpu", weights=None, cnn: torch.nn.Module | None = None):
+    def __init__(
+        self, device: str | torch.device = "cpu", cnn: Backbone | None = None, runtime: str = "torch", threads: int = 1
+    ):
         self.device = torch.device(device)
-        self.cnn = (load_mini_xception(weights, device=self.device) if cnn is None
-                    else cnn.to(self.device).eval())
+        self.cnn = load_backbone(device=self.device) if cnn is None else cnn.to(self.device).eval()
+        self.crop_size: int = self.cnn.crop_size
+        self.equalize: bool = self.cnn.equalize
+        self.dim: int = self.cnn.feature_dim + 7
+        self.runtime = resolve_runtime(runtime, self.device)
+        self._run = OrtAppearance(self.cnn, threads) if self.runtime == "onnxruntime" else self.cnn.appearance
 
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> torch.Tensor:
-        """uint8 (N, 64, 64) -> float32 (N, 135) on the encoder's device."""
+        """uint8 (N, S, S) -> float32 (N, dim) on the encoder's device."""
         if len(crops) == 0:
-            return torch.zeros((0, 135), device=self.device)
-        x = preprocess(crops).to(self.device, non_blocking=True)
-        return self.cnn.appearance(x)
-
-
-def face_crops(gray: np.ndarray, faces: list[Face], size: int = CROP_SIZE, equalize: bool = False) -> np.ndarray:
-    """Aligned grey crops of the faces, stacked (N, size, size) uint8.
-
-    ``equalize``: histogram-equalise each crop (the normalisation of backbones trained on
-    FER2013 copies that were equalised, so a camera face looks like their training faces).
-    """
-    if not faces:
-        return np.zeros((0, size, size), np.uint8)
-    crops = [aligned_crop(gray, f.landmarks, size) for f in faces]
-    return np.stack([cv2.equalizeHist(c) for c in crops] if equalize else crops)
+            return torch.zeros((0, self.dim), device=self.device)
+        x = scale(torch.from_numpy(np.ascontiguousarray(crops))).unsqueeze(1).to(self.device, non_blocking=True)
+        return self._run(x)
 
 
 def geometry_of(face: Face, neutral: RunningNeutral) -> np.ndarray:

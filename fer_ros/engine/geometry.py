@@ -17,19 +17,58 @@ from .align import to_canonical
 # Expressive landmarks of the MediaPipe face mesh.
 EXPRESSIVE_POINTS = (
     # brows, image-left then image-right (inner to outer)
-    107, 66, 105, 63, 70, 336, 296, 334, 293, 300,
+    107,
+    66,
+    105,
+    63,
+    70,
+    336,
+    296,
+    334,
+    293,
+    300,
     # eyelids (upper, lower) and corners
-    159, 145, 33, 133, 386, 374, 362, 263,
+    159,
+    145,
+    33,
+    133,
+    386,
+    374,
+    362,
+    263,
     # nose tip and wings
-    1, 98, 327,
+    1,
+    98,
+    327,
     # outer lips: corners, upper, lower
-    61, 291, 0, 37, 267, 40, 270, 17, 84, 314, 91, 321,
+    61,
+    291,
+    0,
+    37,
+    267,
+    40,
+    270,
+    17,
+    84,
+    314,
+    91,
+    321,
     # inner lips
-    13, 14, 78, 308,
+    13,
+    14,
+    78,
+    308,
     # cheeks and nasolabial region
-    50, 280, 205, 425,
+    50,
+    280,
+    205,
+    425,
     # chin and jaw
-    152, 148, 377, 172, 397,
+    152,
+    148,
+    377,
+    172,
+    397,
 )
 NUM_POINTS = len(EXPRESSIVE_POINTS)
 SHAPE_DIM = 2 * NUM_POINTS

@@ -22,7 +22,12 @@ def as_bgr(image) -> np.ndarray:
     """Grey, BGR or BGRA array of any common dtype -> contiguous BGR uint8 (H, W, 3)."""
     if image is None:
         raise BadFrame("no image (None): the frame could not be read or decoded")
-    img = np.asarray(image)
+    try:
+        img = np.asarray(image)
+    except (ValueError, TypeError) as e:  # a ragged nested list, an object numpy cannot make an array of
+        raise BadFrame(f"not an image array ({type(image).__name__}: {e})") from None
+    if img.dtype.byteorder == ">":  # big-endian pixels (a 16-bit PNG read raw, a mono16 message): native order
+        img = img.astype(img.dtype.newbyteorder("="))
     if img.ndim == 3 and img.shape[2] == 1:
         img = img[:, :, 0]
     if img.ndim not in (2, 3) or (img.ndim == 3 and img.shape[2] not in (3, 4)):

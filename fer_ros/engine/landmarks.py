@@ -1,20 +1,31 @@
 """Face detection and 478-point landmarks with the models inside the mediapipe 0.10.21 wheel.
 
-Two stages, because the face mesh's own detector is the short-range BlazeFace (faces
-within ~2 m) and misses small faces:
+Finding a face (``detect`` + ``mesh_in_box``):
 1. the full-range detector (``face_detection``, model_selection=1) finds far faces; it
    misses some close-ups that fill the frame, so the short-range detector runs too and
-   its boxes that no full-range box overlaps are added;
+   its boxes that no full-range box overlaps are added. Measured on the sample media
+   (``tools/detector_choice.py``): full range alone finds 176 of 183 faces, short range
+   alone 181, both 183, so both run; with detection every few frames (front_end) they cost
+   about 1 ms a frame. Frames are not downscaled for them: MediaPipe already resizes to
+   its 128/192 px input, and a 320 px frame saved no time;
 2. each detection is cut out as a square crop with margin, scaled so the face is large,
    and the face mesh (refined: 478 points incl. irises) runs on that crop. Landmarks
    are mapped back to image pixels. A detection whose crop yields no mesh is dropped,
    which also filters detector false positives.
+
+Following a face (``track``): each tracked face owns a face-mesh graph in tracking mode,
+fed a crop around the face's last landmarks. MediaPipe then takes the face's region from
+its own previous landmarks and runs no detector at all (about a quarter of the cost of a
+static mesh); when the face is lost inside the crop the graph re-detects there itself.
+Graphs are pooled: a face that ends gives its graph back (reset) for the next one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -60,24 +71,33 @@ def landmark_box(landmarks: np.ndarray) -> np.ndarray:
 class FaceLandmarker:
     """Finds every face in an RGB frame and returns its box and 478 landmarks."""
 
-    def __init__(self, max_faces: int = 8, min_detection_confidence: float = 0.5,
-                 min_mesh_confidence: float = 0.5):
+    def __init__(self, max_faces: int = 8, min_detection_confidence: float = 0.5, min_mesh_confidence: float = 0.5):
         import mediapipe as mp  # heavy import, done once here
 
+        self._mp = mp
+        self._mesh_confidence = min_mesh_confidence
+        self._tracking: dict[int, Any] = {}  # face key -> its tracking-mode face-mesh graph (mediapipe: untyped)
+        self._spare: list[Any] = []  # graphs of faces that ended, reset, ready for the next face
+        self._lock = threading.Lock()
         self.max_faces = max_faces
         self._detectors = [
             mp.solutions.face_detection.FaceDetection(
-                model_selection=sel, min_detection_confidence=min_detection_confidence)
+                model_selection=sel, min_detection_confidence=min_detection_confidence
+            )
             for sel in (1, 0)  # full range, then short range
         ]
         self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True,
-            min_detection_confidence=min_mesh_confidence)
+            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=min_mesh_confidence
+        )
 
     def close(self) -> None:
         for det in self._detectors:
             det.close()
         self._mesh.close()
+        for graph in list(self._tracking.values()) + self._spare:
+            graph.close()
+        self._tracking.clear()
+        self._spare.clear()
 
     def detect(self, rgb: np.ndarray) -> list[tuple[np.ndarray, float]]:
         """Full-range detector boxes (x, y, w, h pixels) with scores, best first."""
@@ -88,24 +108,30 @@ class FaceLandmarker:
             for det in detector.process(rgb).detections or []:
                 rb = det.location_data.relative_bounding_box
                 box = np.array([rb.xmin * w, rb.ymin * h, rb.width * w, rb.height * h], np.float32)
-                if box[2] > 1 and box[3] > 1 and (
-                        not boxes or box_iou(box, np.stack([b for b, _ in boxes])).max() < 0.3):
+                if (
+                    box[2] > 1
+                    and box[3] > 1
+                    and (not boxes or box_iou(box, np.stack([b for b, _ in boxes])).max() < 0.3)
+                ):
                     found.append((box, float(det.score[0])))
             boxes += found
         boxes.sort(key=lambda b: -b[1])
         return boxes[: self.max_faces]
 
-    def mesh_in_box(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-        """478 landmarks of the face inside ``box``, in image pixels, or None."""
+    def mesh_in_box(self, rgb: np.ndarray, box: np.ndarray, key: int | None = None) -> np.ndarray | None:
+        """478 landmarks of the face inside ``box``, in image pixels, or None.
+
+        ``key``: a face followed from frame to frame (its tracking-mode graph: see ``track``);
+        None: a new face (the static graph, which detects inside the crop)."""
         x, y, bw, bh = box
         side = CROP_MARGIN * max(bw, bh)
         scale = MESH_CROP / side
         cx, cy = x + bw / 2, y + bh / 2
         # One affine warp crops, scales and pads (faces at the image border) at once.
         m = np.array([[scale, 0, MESH_CROP / 2 - scale * cx], [0, scale, MESH_CROP / 2 - scale * cy]], np.float32)
-        crop = cv2.warpAffine(rgb, m, (MESH_CROP, MESH_CROP), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
-        result = self._mesh.process(crop)
+        crop = cv2.warpAffine(rgb, m, (MESH_CROP, MESH_CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+        graph = self._mesh if key is None else self._graph(key)
+        result = graph.process(crop)
         if not result.multi_face_landmarks:
             return None
         pts = np.array([(p.x, p.y, p.z) for p in result.multi_face_landmarks[0].landmark], np.float32)
@@ -114,6 +140,37 @@ class FaceLandmarker:
         pts[:, 1] = (pts[:, 1] - m[1, 2]) / scale
         pts[:, 2] /= scale
         return pts
+
+    def _graph(self, key: int):
+        with self._lock:  # faces are meshed in parallel threads: one graph per face, handed out once
+            return self._graph_locked(key)
+
+    def _graph_locked(self, key: int):
+        if key not in self._tracking:
+            self._tracking[key] = (
+                self._spare.pop()
+                if self._spare
+                else self._mp.solutions.face_mesh.FaceMesh(
+                    static_image_mode=False,
+                    max_num_faces=1,
+                    refine_landmarks=True,
+                    min_detection_confidence=self._mesh_confidence,
+                    min_tracking_confidence=self._mesh_confidence,
+                )
+            )
+        return self._tracking[key]
+
+    def track(self, rgb: np.ndarray, key: int, box: np.ndarray) -> Face | None:
+        """The face ``key`` again, around its last box, without detection; None when it is gone."""
+        pts = self.mesh_in_box(rgb, box, key)
+        return None if pts is None else Face(box=landmark_box(pts), landmarks=pts, score=1.0)
+
+    def release(self, key: int) -> None:
+        """The face ``key`` ended: its graph is reset and kept for the next face."""
+        graph = self._tracking.pop(key, None)
+        if graph is not None:
+            graph.reset()
+            self._spare.append(graph)
 
     def process(self, rgb: np.ndarray, boxes: list[np.ndarray] | None = None) -> list[Face]:
         """All faces in an RGB uint8 frame (H, W, 3).
@@ -150,6 +207,7 @@ class FaceLandmarker:
         if not result.multi_face_landmarks:
             return Face(box=box, landmarks=None, score=0.0)
         ph, pw = padded.shape[:2]
-        pts = np.array([(p.x * pw - pad, p.y * ph - pad, p.z * pw) for p in result.multi_face_landmarks[0].landmark],
-                       np.float32)
+        pts = np.array(
+            [(p.x * pw - pad, p.y * ph - pad, p.z * pw) for p in result.multi_face_landmarks[0].landmark], np.float32
+        )
         return Face(box=box, landmarks=pts, score=1.0)

@@ -5,9 +5,9 @@ face, class probabilities, intensity and expression activity. The recurrent pred
 keeps each face's MV-LSTM state in a pool of device tensors and steps every live face
 in ONE batched call; the baseline is the CNN's softmax alone.
 
-``cnn``: the appearance network the engine must encode faces with for this predictor:
-the recurrent model's own CNN when it was trained with ``finetune_cnn``, else None (the
-stock FER2013 mini-Xception; always so for the baseline).
+``cnn``: the appearance network the engine must encode faces with for this predictor: the
+backbone the recurrent model was trained on (it is stored in its file), or for the
+baseline the backbone itself.
 """
 
 from __future__ import annotations
@@ -18,11 +18,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fer_ros.model import WEIGHTS_DIR
 from fer_ros.model.classes import NEUTRAL, NUM_CLASSES
-from fer_ros.model.expression import load_model
-
-DEFAULT_MODEL = WEIGHTS_DIR / "fer_mvlstm.safetensors"
+from fer_ros.model.expression import DEFAULT_MODEL, load_cnn, load_model
 
 
 @dataclass
@@ -32,6 +29,10 @@ class Predictions:
     probs: np.ndarray  # (N, 7) CLASS_NAMES order, rows sum to 1
     intensity: np.ndarray  # (N,) 0..1
     activity: np.ndarray  # (N,) 0..1
+
+    def rows(self, part: slice) -> Predictions:
+        """The faces ``part`` of a batch (the faces of one engine's frame)."""
+        return Predictions(self.probs[part], self.intensity[part], self.activity[part])
 
 
 def _host(x: torch.Tensor) -> np.ndarray:
@@ -92,20 +93,31 @@ class RecurrentPredictor:
         self.path = Path(path) if path else DEFAULT_MODEL
         self.device = torch.device(device)
         self.model = load_model(self.path, device=self.device)
-        self.cnn = self.model.cnn  # fine-tuned CNN (finetune_cnn) or None: the stock one
+        self.cnn = self.model.cnn  # the backbone it was trained on
         self.pool = StatePool(lambda n: self.model.init_state(n, self.device))
 
     @torch.inference_mode()
     def __call__(self, ids: list[int], appearance: torch.Tensor, geometry: np.ndarray) -> Predictions:
         if not ids:
-            return Predictions(np.zeros((0, NUM_CLASSES), np.float32), np.zeros(0, np.float32),
-                               np.zeros(0, np.float32))
+            return Predictions(np.zeros((0, NUM_CLASSES), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
         idx = self.pool.rows_for(ids)
         geo = torch.from_numpy(np.ascontiguousarray(geometry, np.float32)).to(self.device)
         out, state = self.model.step(appearance.to(self.device), geo, self.pool.gather(idx))
         self.pool.scatter(idx, state)
-        return Predictions(_host(torch.softmax(out["logits"], -1)), _host(out["intensity"]),
-                           _host(out["activity"]))
+        return Predictions(_host(torch.softmax(out["logits"], -1)), _host(out["intensity"]), _host(out["activity"]))
+
+    @torch.inference_mode()
+    def batch(self, appearance: np.ndarray, geometry: np.ndarray) -> dict[str, np.ndarray]:
+        """``ExpressionModel.forward`` over one face's whole sequence at once: appearance (T, A),
+        geometry (T, G) -> per-frame ``probs`` (T, 7), ``intensity`` and ``activity`` (T,)."""
+        app = torch.as_tensor(np.asarray(appearance, np.float32), device=self.device)[None]
+        geo = torch.as_tensor(np.asarray(geometry, np.float32), device=self.device)[None]
+        out = self.model(app, geo)
+        return {
+            "probs": _host(torch.softmax(out["logits"][0], -1)),
+            "intensity": _host(out["intensity"][0]),
+            "activity": _host(out["activity"][0]),
+        }
 
     def drop(self, fid: int) -> None:
         self.pool.drop(fid)
@@ -115,13 +127,16 @@ class RecurrentPredictor:
 
 
 class FramewisePredictor:
-    """Baseline: the CNN alone, no memory. Intensity and activity = 1 - P(neutral)."""
+    """Baseline: the backbone alone, no memory. Intensity and activity = 1 - P(neutral).
+
+    path: a backbone file, or an expression model file whose backbone to use (None: the shipped one)."""
 
     name = "baseline"
-    cnn = None  # the stock FER2013 CNN
 
-    def __init__(self, device: str | torch.device = "cpu"):
+    def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu"):
         self.device = torch.device(device)
+        self.path = Path(path) if path else None
+        self.cnn = load_cnn(self.path, device=self.device)
 
     @torch.inference_mode()
     def __call__(self, ids: list[int], appearance: torch.Tensor, geometry: np.ndarray) -> Predictions:

@@ -2,11 +2,13 @@
 
 An id lives while its face keeps being matched; it ends when the face has not been
 seen for ``lost_timeout`` seconds of stream time (image stamps, so bag replay and
-sim time behave like live cameras). Ids are never reused within a tracker's life.
+sim time behave like live cameras). Ids are never reused.
 """
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,35 +27,50 @@ class Track:
 
 
 class Tracker:
-    def __init__(self, iou_threshold: float = 0.2, lost_timeout: float = 1.0, first_id: int = 1):
+    def __init__(self, iou_threshold: float = 0.2, lost_timeout: float = 1.0, ids: Iterator[int] | None = None):
         self.iou_threshold = iou_threshold
         self.lost_timeout = lost_timeout
         self.tracks: dict[int, Track] = {}
-        self._next_id = first_id
+        # New ids come from here; several trackers sharing one iterator never share an id.
+        self._ids = ids if ids is not None else itertools.count(1)
 
-    def update(self, boxes: list[np.ndarray], stamp: float) -> tuple[list[int], list[Track]]:
-        """Assign an id to each box; returns (ids in box order, tracks that ended now)."""
-        live = list(self.tracks.values())
+    def update(
+        self, boxes: list[np.ndarray], stamp: float, known: list[int | None] | None = None
+    ) -> tuple[list[int], list[Track]]:
+        """Assign an id to each box; returns (ids in box order, tracks that ended now).
+
+        ``known``: per box, the id of the track it was followed from (landmark tracking), or
+        None for a face found by detection, which is matched to the other live tracks by
+        overlap (a face that came back) or gets a new id."""
+        known = known or [None] * len(boxes)
         ids = [0] * len(boxes)
-        if live and boxes:
-            iou = box_iou(np.stack(boxes), np.stack([t.box for t in live]))
+        for i, fid in enumerate(known):
+            if fid is not None and fid in self.tracks:
+                self._hit(self.tracks[fid], boxes[i], stamp)
+                ids[i] = fid
+        live = [t for t in self.tracks.values() if t.id not in ids]
+        free = [i for i in range(len(boxes)) if not ids[i]]
+        if live and free:
+            iou = box_iou(np.stack([boxes[i] for i in free]), np.stack([t.box for t in live]))
             rows, cols = linear_sum_assignment(-iou)
             for r, c in zip(rows, cols):
                 if iou[r, c] >= self.iou_threshold:
-                    track = live[c]
-                    track.box, track.last_stamp = np.asarray(boxes[r], np.float32), stamp
-                    track.hits += 1
-                    ids[r] = track.id
+                    self._hit(live[c], boxes[free[r]], stamp)
+                    ids[free[r]] = live[c].id
         for i, box in enumerate(boxes):
             if not ids[i]:
-                track = Track(self._next_id, np.asarray(box, np.float32), stamp, stamp)
+                track = Track(next(self._ids), np.asarray(box, np.float32), stamp, stamp)
                 self.tracks[track.id] = track
                 ids[i] = track.id
-                self._next_id += 1
         ended = [t for t in self.tracks.values() if stamp - t.last_stamp > self.lost_timeout]
         for t in ended:
             del self.tracks[t.id]
         return ids, ended
+
+    @staticmethod
+    def _hit(track: Track, box: np.ndarray, stamp: float) -> None:
+        track.box, track.last_stamp = np.asarray(box, np.float32), stamp
+        track.hits += 1
 
     def end_all(self) -> list[Track]:
         """End every live track (end of stream, reset after a stamp jump)."""

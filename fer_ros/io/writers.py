@@ -1,134 +1,175 @@
 """Run outputs: frames.jsonl, intervals.jsonl, annotated video or images, timeline plot.
 
-JSON lines are flushed as they are written, so whatever a run has written stays valid
-if it is stopped or hits a bad frame later.
+The writer streams: every frame goes to disk as it comes and nothing per frame stays in
+memory, so a camera left running for a day keeps a flat footprint. The timeline plot is
+drawn at the end from what was written (frames.jsonl, read back a bounded number of rows
+per face), so it shows exactly what the files hold.
+
+What is on disk never misleads: JSON lines are whole or absent (outputs.JsonLines), the
+annotated video is renamed to annotated.mp4 only when it is complete and holds one frame per
+frames.jsonl line, images and the plot are written through a temporary name. An output that
+cannot be written (full disk, read-only folder) raises one ``OutputError`` naming it.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
-from collections import defaultdict
+from collections import Counter
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from fer_ros.engine.engine import FaceResult, FrameResult
+from fer_ros.engine.results import FrameResult
 from fer_ros.engine.spotter import STATUS_ENDED, IntervalEvent
 from fer_ros.model.classes import CLASS_NAMES
+from fer_ros.model.errors import OutputError
 
-from .plots import CLASS_COLORS, plot_timeline
+from .annotate import AnnotatedStills, AnnotatedVideo, draw_faces
+from .outputs import JsonLines, atomic_write, make_dir, read_jsonl
+from .plots import plot_timeline
+from .sources import check_fps
+
+__all__ = ["ResultWriter", "interval_json", "draw_faces"]
+
+# The timeline plot: the faces seen longest (one panel each), at most this many points per face
+# (the figure is about 1200 pixels wide: more points draw nothing more).
+MAX_PLOTTED_FACES = 8
+MAX_POINTS = 2000
 
 
-def _num(x: float) -> float | None:
+def _num(x: float | None) -> float | None:
     return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 6)
 
 
 def interval_json(ev: IntervalEvent) -> dict:
     return {
-        "id": ev.face_id, "label": ev.label, "confidence": round(ev.confidence, 4),
-        "onset": ev.onset, "apex": ev.apex, "offset": ev.offset,
-        "onset_stamp": _num(ev.onset_stamp), "apex_stamp": _num(ev.apex_stamp),
-        "offset_stamp": _num(ev.offset_stamp), "peak_intensity": round(ev.peak_intensity, 4),
+        "id": int(ev.face_id),
+        "label": ev.label,
+        "confidence": round(float(ev.confidence), 4),
+        "onset": int(ev.onset),
+        "apex": int(ev.apex),
+        "offset": int(ev.offset),
+        "onset_stamp": _num(ev.onset_stamp),
+        "apex_stamp": _num(ev.apex_stamp),
+        "offset_stamp": _num(ev.offset_stamp),
+        "peak_intensity": round(float(ev.peak_intensity), 4),
+        "end_reason": ev.end_reason,
     }
 
 
-def draw_faces(image: np.ndarray, faces: list[FaceResult]) -> np.ndarray:
-    """Boxes, ids, labels and a live score bar per face, drawn on a copy."""
-    out = image.copy() if image.ndim == 3 else cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
-    h, w = out.shape[:2]
-    thick = max(1, round(max(h, w) / 500))
-    for f in faces:
-        x, y, bw, bh = (int(round(v)) for v in f.box)
-        color = CLASS_COLORS[f.label]
-        cv2.rectangle(out, (x, y), (x + bw, y + bh), color, thick)
-        text = f"#{f.id} {f.label} {f.confidence:.2f} {f.phase}"
-        cv2.putText(out, text, (x, max(12, y - 6)), cv2.FONT_HERSHEY_SIMPLEX, 0.45 * thick, color, thick,
-                    cv2.LINE_AA)
-        # Score bar: one row per class beside the box.
-        bx = x + bw + 4 if x + bw + 90 < w else max(0, x - 90)
-        for k, (name, p) in enumerate(zip(CLASS_NAMES, f.scores)):
-            by = y + k * 11
-            cv2.rectangle(out, (bx, by), (bx + int(60 * p), by + 8), CLASS_COLORS[name], -1)
-            cv2.putText(out, name[:3], (bx + 62, by + 8), cv2.FONT_HERSHEY_SIMPLEX, 0.3, (255, 255, 255), 1,
-                        cv2.LINE_AA)
-    return out
-
-
 class ResultWriter:
-    """Writes every output of one run into ``out_dir``."""
+    """Writes every output of one run into ``out_dir``; a context manager (``close`` on exit)."""
 
     def __init__(self, out_dir: str | Path, fps: float, stills: bool = False):
         self.dir = Path(out_dir)
-        self.dir.mkdir(parents=True, exist_ok=True)
-        self.fps, self.stills = fps, stills
-        self._frames = open(self.dir / "frames.jsonl", "w")
-        self._intervals = open(self.dir / "intervals.jsonl", "w")
-        self._video = None
-        self._video_size = None
-        self.history: dict[int, list[tuple[float, np.ndarray, float, float]]] = defaultdict(list)
-        self.intervals: list[dict] = []
-        if stills:
-            (self.dir / "annotated").mkdir(exist_ok=True)
+        self.fps, self.stills = check_fps(fps), stills
+        make_dir(self.dir)
+        self._frames = JsonLines(self.dir / "frames.jsonl")
+        self._intervals = JsonLines(self.dir / "intervals.jsonl")
+        self._video = None if stills else AnnotatedVideo(self.dir / "annotated.mp4", self.fps)
+        self._stills = AnnotatedStills(self.dir / "annotated") if stills else None
+        self._face_frames: Counter[int] = Counter()  # frames per face id: one int per id, never per frame
+        self._closed: dict[str, Path] | None = None
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._closed is None:
+            self.close()
+
+    @property
+    def frames_written(self) -> int:
+        return self._frames.lines
 
     def events(self, events: list[IntervalEvent]) -> None:
         for ev in events:
             if ev.status == STATUS_ENDED:
-                row = interval_json(ev)
-                self.intervals.append(row)
-                self._intervals.write(json.dumps(row) + "\n")
-                self._intervals.flush()
+                self._intervals.write(interval_json(ev))
 
     def frame(self, result: FrameResult, image: np.ndarray | None, name: str | None = None) -> None:
+        """One frames.jsonl line, its annotated frame (a placeholder when ``image`` is None or the
+        result has an error) and the intervals its events end."""
         row = result.to_json()
         if name is not None and self.stills:
             row["file"] = name
-        self._frames.write(json.dumps(row) + "\n")
-        self._frames.flush()
-        for f in result.faces:
-            self.history[f.id].append((result.stamp, f.scores, f.intensity, f.activity))
+        self._frames.write(row)
+        self._face_frames.update(f.id for f in result.faces)
         self.events(result.events)
-        if image is not None and image.size and image.ndim in (2, 3):
-            self._annotate(draw_faces(image if image.ndim == 2 or image.shape[2] == 3 else image[:, :, :3],
-                                      result.faces), name or f"frame_{result.frame:06d}")
-        elif self._video is not None:
-            # Keep the annotated video in step with the input: a skipped frame shows as a
-            # black frame saying why.
-            w, h = self._video_size
-            blank = np.zeros((h, w, 3), np.uint8)
-            cv2.putText(blank, f"frame {result.frame} skipped", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.7,
-                        (0, 0, 255), 2, cv2.LINE_AA)
-            cv2.putText(blank, (result.error or "")[:80], (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 0.45,
-                        (200, 200, 200), 1, cv2.LINE_AA)
-            self._video.write(blank)
-
-    def _annotate(self, image: np.ndarray, name: str) -> None:
-        if self.stills:
-            # The still's path below the input folder, name and format kept: two stills never share a file.
-            path = self.dir / "annotated" / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            if not cv2.imwrite(str(path), image):
-                cv2.imwrite(str(path.with_name(path.name + ".png")), image)  # a format OpenCV cannot write
-            return
-        if self._video is None:
-            self._video_size = (image.shape[1], image.shape[0])
-            self._video = cv2.VideoWriter(str(self.dir / "annotated.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                          self.fps, self._video_size)
-        if (image.shape[1], image.shape[0]) != self._video_size:
-            image = cv2.resize(image, self._video_size)
-        self._video.write(image)
+        usable = image is not None and result.error is None
+        if self._video is not None:
+            if usable:
+                self._video.add(image, result.faces, result.frame)
+            else:
+                self._video.skipped(result.frame, result.error)
+        elif self._stills is not None and usable:
+            self._stills.add(image, result.faces, name or f"frame_{result.frame:06d}.png")
 
     def close(self, final_events: list[IntervalEvent] = ()) -> dict[str, Path]:
-        self.events(list(final_events))
-        self._frames.close()
+        """Write ``final_events``, finalise every output, draw the timeline; returns name -> path.
+        Every output is closed even when one fails; the first failure is raised after."""
+        if self._closed is not None:
+            return self._closed
+        outputs = {"frames": self._frames.path, "intervals": self._intervals.path}
+        failures: list[OutputError] = []
+
+        def attempt(name: str, step) -> None:
+            try:
+                path = step()
+            except OutputError as e:
+                failures.append(e)
+                return
+            if path is not None:
+                outputs[name] = path
+
+        attempt("", lambda: self.events(list(final_events)))
         self._intervals.close()
-        outputs = {"frames": self.dir / "frames.jsonl", "intervals": self.dir / "intervals.jsonl"}
+        self._frames.close()
         if self._video is not None:
-            self._video.release()
-            outputs["annotated"] = self.dir / "annotated.mp4"
-        if self.stills:
-            outputs["annotated"] = self.dir / "annotated"
-        elif self.history:
-            outputs["timeline"] = plot_timeline(self.history, self.intervals, self.dir / "timeline.png")
+            attempt("annotated", self._video.close)
+        if self._stills is not None:
+            outputs["annotated"] = self._stills.folder
+        attempt("timeline", self._timeline)
+        self._closed = outputs
+        if failures:
+            raise failures[0]
         return outputs
+
+    def _timeline(self) -> Path | None:
+        """timeline.png from frames.jsonl and intervals.jsonl as written (video runs with faces)."""
+        if self.stills or not self._face_frames:
+            return None
+        faces = [fid for fid, _ in self._face_frames.most_common(MAX_PLOTTED_FACES)]
+        longest = max(self._face_frames[f] for f in faces)
+        series = _read_series(self._frames.path, set(faces), stride=math.ceil(longest / MAX_POINTS))
+        intervals = [iv for iv in read_jsonl(self._intervals.path) if iv["id"] in series]
+        buffer = io.BytesIO()
+        plot_timeline(series, intervals, buffer)
+        path = self.dir / "timeline.png"
+        atomic_write(path, buffer.getvalue())
+        return path
+
+
+def _read_series(frames: Path, faces: set[int], stride: int) -> dict[int, dict[str, np.ndarray]]:
+    """Per face of ``faces``: stamps, scores (n, 7) and intensity of every ``stride``-th line of
+    frames.jsonl (the lines in between are not even parsed)."""
+    rows: dict[int, list[tuple]] = {fid: [] for fid in faces}
+    with open(frames, "rb") as lines:
+        for k, line in enumerate(lines):
+            if k % stride:
+                continue
+            row = json.loads(line)
+            for f in row["faces"]:
+                if f["id"] in rows:
+                    rows[f["id"]].append((row["stamp"], [f["scores"][c] for c in CLASS_NAMES], f["intensity"]))
+    return {
+        fid: {
+            "t": np.array([r[0] for r in samples], float),
+            "scores": np.array([r[1] for r in samples], float).reshape(-1, len(CLASS_NAMES)),
+            "intensity": np.array([r[2] for r in samples], float),
+        }
+        for fid, samples in rows.items()
+        if samples
+    }

@@ -16,9 +16,11 @@ every term ignores padded frames. Targets (dict) used by `total_loss`:
     phase      (N, T) long   per-frame phase (PHASES index), -1 = unknown
     active     (N, T) float  optional in-expression mask; default phase > neutral
     mask       (N, T) bool
+    dyn        optional (N, T) bool: frames whose intensity and phase are known (generated);
+                             False on real stills, which score the class term only
 """
 
-from typing import Dict, Optional, Sequence, Tuple
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -34,8 +36,7 @@ def class_balanced_weights(counts: Sequence[float], beta: float = 0.999) -> Tens
     beta -> 1 gives inverse frequency. Empty classes are counted as 1 (no inf).
     """
     n = torch.as_tensor(counts, dtype=torch.float64).clamp(min=1)
-    w = (1.0 - beta) / (1.0 - torch.pow(torch.tensor(beta, dtype=torch.float64), n)) if beta > 0 \
-        else torch.ones_like(n)
+    w = (1.0 - beta) / (1.0 - torch.pow(torch.tensor(beta, dtype=torch.float64), n)) if beta > 0 else torch.ones_like(n)
     return (w * len(w) / w.sum()).float()
 
 
@@ -48,15 +49,16 @@ def _per_frame(x: Tensor, like: Tensor) -> Tensor:
     return (x[:, None] if x.dim() == 1 else x).expand_as(like)
 
 
-def dense_labels(label: Tensor, intensity: Tensor, num_classes: int = NUM_CLASSES,
-                 rest: Optional[Tensor] = None) -> Tensor:
+def dense_labels(
+    label: Tensor, intensity: Tensor, num_classes: int = NUM_CLASSES, rest: Tensor | None = None
+) -> Tensor:
     """Seed 000's dense labels: frame t is the sequence class with weight intensity_t,
     the rest neutral (so a frame with intensity ~0 is labelled neutral). -> (N, T, C).
 
     `label` may be per sequence (N,) or per frame (N, T). `rest` replaces neutral as what
     the face shows at intensity 0 (default NEUTRAL everywhere): class indices shaped like
     `label`, or class distributions (N, C) / (N, T, C) (e.g. a frame-wise CNN's softmax)."""
-    onehot = F.one_hot(_per_frame(label, intensity), num_classes).to(intensity.dtype)   # (N, T, C)
+    onehot = F.one_hot(_per_frame(label, intensity), num_classes).to(intensity.dtype)  # (N, T, C)
     if rest is None:
         base = torch.zeros_like(onehot)
         base[..., NEUTRAL] = 1
@@ -68,9 +70,16 @@ def dense_labels(label: Tensor, intensity: Tensor, num_classes: int = NUM_CLASSE
     return a * onehot + (1 - a) * base
 
 
-def dense_ce_loss(logits: Tensor, label: Tensor, intensity: Tensor, mask: Tensor,
-                  class_weights: Optional[Tensor] = None, floor: float = 0.2,
-                  rest: Optional[Tensor] = None, frame_weight: Optional[Tensor] = None) -> Tensor:
+def dense_ce_loss(
+    logits: Tensor,
+    label: Tensor,
+    intensity: Tensor,
+    mask: Tensor,
+    class_weights: Tensor | None = None,
+    floor: float = 0.2,
+    rest: Tensor | None = None,
+    frame_weight: Tensor | None = None,
+) -> Tensor:
     """Dense per-frame loss (seed 000): every prefix of the sequence is scored.
 
     Each real frame t gets the KL between its dense label and the prediction
@@ -85,7 +94,7 @@ def dense_ce_loss(logits: Tensor, label: Tensor, intensity: Tensor, mask: Tensor
     q = dense_labels(label, intensity, logits.shape[-1], rest)
     logp = F.log_softmax(logits, dim=-1)
     # KL >= 0; the clamp only removes float round-off at a perfect prediction.
-    kl = (torch.xlogy(q, q) - q * logp).sum(-1).clamp(min=0)          # (N, T)
+    kl = (torch.xlogy(q, q) - q * logp).sum(-1).clamp(min=0)  # (N, T)
     w = (floor + (1 - floor) * intensity.clamp(0, 1)) * mask.to(logits.dtype)
     if frame_weight is not None:
         w = w * frame_weight.to(logits.dtype)
@@ -115,33 +124,40 @@ def intensity_loss(pred: Tensor, target: Tensor, mask: Tensor, kind: str = "mse"
 
 def activity_loss(activity_logits: Tensor, active: Tensor, mask: Tensor) -> Tensor:
     """BCE of the activity head against the in-expression mask (spotting)."""
-    bce = F.binary_cross_entropy_with_logits(activity_logits, active.to(activity_logits.dtype),
-                                             reduction="none")
+    bce = F.binary_cross_entropy_with_logits(activity_logits, active.to(activity_logits.dtype), reduction="none")
     return _masked_mean(bce, mask.to(activity_logits.dtype))
 
 
 def phase_loss(phase_logits: Tensor, phase: Tensor, mask: Tensor) -> Tensor:
     """CE on the per-frame phase; padded frames and phase == -1 are ignored."""
     valid = mask & (phase >= 0)
-    ce = F.cross_entropy(phase_logits.flatten(0, 1), phase.clamp(min=0).flatten(),
-                         reduction="none")
+    ce = F.cross_entropy(phase_logits.flatten(0, 1), phase.clamp(min=0).flatten(), reduction="none")
     return _masked_mean(ce.view_as(phase), valid.to(phase_logits.dtype))
 
 
-def spotting_loss(activity_logits: Tensor, phase_logits: Tensor, active: Tensor, phase: Tensor,
-                  mask: Tensor, phase_weight: float = 1.0) -> Tensor:
+def spotting_loss(
+    activity_logits: Tensor,
+    phase_logits: Tensor,
+    active: Tensor,
+    phase: Tensor,
+    mask: Tensor,
+    phase_weight: float = 1.0,
+) -> Tensor:
     """Spotting (seed 002's joint spotting + recognition): activity BCE + phase CE."""
-    return (activity_loss(activity_logits, active, mask)
-            + phase_weight * phase_loss(phase_logits, phase, mask))
+    return activity_loss(activity_logits, active, mask) + phase_weight * phase_loss(phase_logits, phase, mask)
 
 
 DEFAULT_WEIGHTS = {"dense_ce": 1.0, "intensity": 1.0, "activity": 0.5, "phase": 0.5}
 
 
-def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
-               weights: Optional[Dict[str, float]] = None, class_weights: Optional[Tensor] = None,
-               intensity_kind: str = "mse", ce_floor: float = 0.2
-               ) -> Tuple[Tensor, Dict[str, float]]:
+def total_loss(
+    outputs: dict[str, Tensor],
+    targets: dict[str, Tensor],
+    weights: dict[str, float] | None = None,
+    class_weights: Tensor | None = None,
+    intensity_kind: str = "mse",
+    ce_floor: float = 0.2,
+) -> tuple[Tensor, dict[str, float]]:
     """Weighted sum of the terms named in `weights` (keys of DEFAULT_WEIGHTS; weight 0 or
     missing = term off, not computed). Returns (loss, {term: value as float})."""
     weights = DEFAULT_WEIGHTS if weights is None else weights
@@ -149,16 +165,22 @@ def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
     if unknown:
         raise ValueError(f"unknown loss terms: {sorted(unknown)}")
     mask = targets["mask"].bool()
+    dyn = mask & targets["dyn"].bool() if "dyn" in targets else mask  # intensity and phase known
     phase = targets.get("phase")
-    terms: Dict[str, Tensor] = {}
+    terms: dict[str, Tensor] = {}
     if weights.get("dense_ce", 0):
-        terms["dense_ce"] = dense_ce_loss(outputs["logits"], targets["label"],
-                                          targets.get("ce_intensity", targets["intensity"]),
-                                          mask, class_weights, ce_floor,
-                                          targets.get("rest"), targets.get("ce_weight"))
+        terms["dense_ce"] = dense_ce_loss(
+            outputs["logits"],
+            targets["label"],
+            targets.get("ce_intensity", targets["intensity"]),
+            mask,
+            class_weights,
+            ce_floor,
+            targets.get("rest"),
+            targets.get("ce_weight"),
+        )
     if weights.get("intensity", 0):
-        terms["intensity"] = intensity_loss(outputs["intensity"], targets["intensity"], mask,
-                                            intensity_kind)
+        terms["intensity"] = intensity_loss(outputs["intensity"], targets["intensity"], dyn, intensity_kind)
     if weights.get("activity", 0):
         active = targets.get("active")
         if active is None:
@@ -168,9 +190,9 @@ def total_loss(outputs: Dict[str, Tensor], targets: Dict[str, Tensor],
         logits = outputs.get("activity_logits")
         if logits is None:  # only probabilities given: invert the sigmoid safely
             logits = torch.logit(outputs["activity"].clamp(1e-6, 1 - 1e-6))
-        terms["activity"] = activity_loss(logits, active, mask)
+        terms["activity"] = activity_loss(logits, active, dyn)
     if weights.get("phase", 0):
-        terms["phase"] = phase_loss(outputs["phase_logits"], phase, mask)
+        terms["phase"] = phase_loss(outputs["phase_logits"], phase, dyn)
     if not terms:
         raise ValueError("total_loss: all loss weights are zero")
     loss = sum(weights[k] * v for k, v in terms.items())

@@ -3,7 +3,7 @@
 Pure numpy (no torch), so the rules can be read and tested on their own.
 
 Intervals are given as ``(onset, offset)`` or ``(onset, offset, label)`` tuples, or as
-objects with ``onset`` / ``offset`` / ``label`` attributes (``synth.Interval``,
+objects with ``onset`` / ``offset`` / ``label`` attributes (``intervals.Interval``,
 ``IntervalEvent``). Frame indices are 0-based and INCLUSIVE at both ends: (3, 5) is the
 three frames 3, 4, 5.
 
@@ -38,7 +38,7 @@ and shift their intervals (``concat_timelines``).
 from __future__ import annotations
 
 import math
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -46,6 +46,7 @@ FRACTIONS = (0.1, 0.25, 0.5, 0.75, 1.0)
 
 
 # ----------------------------------------------------------------------------- intervals
+
 
 def as_interval(iv) -> tuple[int, int, int]:
     """(onset, offset, label) of a tuple or an object; label -1 when it has none."""
@@ -60,6 +61,7 @@ def as_interval(iv) -> tuple[int, int, int]:
 def _label_index(label) -> int:
     if isinstance(label, str):
         from fer_ros.model.classes import CLASS_NAMES
+
         return CLASS_NAMES.index(label) if label in CLASS_NAMES else -1
     return int(label)
 
@@ -125,6 +127,7 @@ def pooled_prf(counts: Iterable[Sequence[int]]) -> dict:
 
 # ----------------------------------------------------------------------------- recognition
 
+
 def fraction_frame(onset: int, offset: int, p: float) -> int:
     """Frame at which fraction ``p`` of the inclusive interval has been seen (round half up)."""
     return int(onset + math.floor(p * (offset - onset) + 0.5))
@@ -185,8 +188,9 @@ def confusion_matrix(true_labels, pred_labels, num_classes: int = 7) -> np.ndarr
     keep = true >= 0
     if ((pred[keep] < 0) | (pred[keep] >= num_classes)).any() or (true[keep] >= num_classes).any():
         raise ValueError(f"labels must be in [0, {num_classes})")
-    return np.bincount(true[keep] * num_classes + pred[keep],
-                       minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+    return np.bincount(true[keep] * num_classes + pred[keep], minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
 
 
 def frame_accuracy(true_labels, pred_labels) -> float:
@@ -197,6 +201,7 @@ def frame_accuracy(true_labels, pred_labels) -> float:
 
 
 # ----------------------------------------------------------------------------- classification
+
 
 def classification_report(true_labels, pred_labels, num_classes: int = 7) -> dict:
     """Accuracy, UAR (mean per-class recall), macro-F1, per-class recall / F1 and the confusion
@@ -215,6 +220,30 @@ def classification_report(true_labels, pred_labels, num_classes: int = 7) -> dic
         "accuracy": float(hit.sum() / n) if n else float("nan"),
         "uar": float(np.nanmean(recall)) if np.isfinite(recall).any() else float("nan"),
         "macro_f1": float(np.nanmean(f1)) if np.isfinite(f1).any() else float("nan"),
-        "recall": recall.tolist(), "precision": precision.tolist(), "f1": f1.tolist(),
+        "recall": recall.tolist(),
+        "precision": precision.tolist(),
+        "f1": f1.tolist(),
         "confusion": cm.astype(np.int64).tolist(),
     }
+
+
+# ----------------------------------------------------------------------------- stability
+
+
+def label_flips(labels, found) -> tuple[int, int]:
+    """(label changes, frame pairs) of one face over consecutive frames where it was seen in both.
+
+    A per-frame reader that flickers between classes on a steady face flips often; a temporal
+    model should flip only when the expression changes."""
+    labels, found = np.asarray(labels), np.asarray(found, bool)
+    both = found[1:] & found[:-1]
+    return int(((labels[1:] != labels[:-1]) & both).sum()), int(both.sum())
+
+
+def flips_per_second(per_video: Iterable[tuple[int, int]], fps: Iterable[float]) -> float:
+    """Label flips per second of seen face, pooled over videos: sum of flips / sum of seconds."""
+    flips = seconds = 0.0
+    for (f, pairs), rate in zip(per_video, fps):
+        flips += f
+        seconds += pairs / rate
+    return flips / seconds if seconds else float("nan")

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import torch
@@ -30,7 +30,7 @@ def pack(obj, tensors: dict, key: str = "s"):
 
 
 def unpack(node, tensors: dict):
-    (kind, v), = node.items()
+    ((kind, v),) = node.items()
     if kind == "tensor":
         return tensors[v]
     if kind == "dict":

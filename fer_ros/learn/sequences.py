@@ -1,24 +1,20 @@
-"""Feature datasets of generated sequences, built through exactly the streaming path.
+"""Datasets of generated sequences, measured through exactly the streaming path.
 
-Every generated frame goes through what the engine does to a live frame:
-FaceLandmarker.process on the full frame (detectors every ``detect_every`` frames,
-landmark tracking from the previous box in between, as Engine) -> the largest face ->
-face_crops + AppearanceEncoder (mini-Xception features ++ logits, (T, 135)) ->
-geometry with one RunningNeutral per sequence. So the model trains on the numbers it
-will see when streaming.
+Every generated frame goes through a frame-wise ``Engine`` (``FeatureExtractor``): the
+detectors every ``detect_every`` frames and landmark tracking in between, tracker ids, the
+front end's aligned and normalised crop, the geometry with a running neutral per track.
+The largest face is the animated one; a frame where no face was found, or where the
+largest face is not the animated one, keeps zeros and ``detected = False`` (the trainer
+masks it out). The datasets store the CROPS, not the CNN's features: the trainer encodes
+them with the backbone of the model it trains, so a new backbone needs no new dataset
+(only the same crop size and normalisation, checked).
 
-A frame where no face was found, or where the largest face found is not the animated
-one (a neighbour in a group photo), keeps zero features and ``detected = False``; the
-trainer masks it out of the loss.
-
-One compressed .npz per split (``<out_dir>/<name>_<split>.npz``), sequences
-concatenated along the frame axis:
+Splits by person (learn.identities): train and val from FER2013 neutral faces (Training,
+PublicTest), test from the sample media people. One compressed .npz per split
+(``<out_dir>/<name>_<split>.npz``), sequences concatenated along the frame axis:
 
     offsets     (S+1,)      frame offset of each sequence
-    appearance  (F, 135)    float32
-    crops       (F, 64, 64) uint8 the aligned grey face crops the CNN saw (zeros: no face), for
-                            training with model.finetune_cnn (the CNN recomputes appearance);
-                            absent from files built before it existed (SequenceData.crops None)
+    crops       (F, S, S)   uint8 front-end crops (zeros: no face)
     geometry    (F, G)      float32
     label       (F,)        int64 class (NEUTRAL outside expressions)
     intensity   (F,)        float32 0..1
@@ -28,12 +24,11 @@ concatenated along the frame axis:
     intervals   (K, 8)      float64 rows: sequence, onset, apex, apex_end, offset, label, peak, micro
     identity    (S,)        str
     person      (S,)        str
-    info        ()          str JSON: configs, rules, identities, timings
+    info        ()          str JSON: configs, crop spec, rules, identities, timings
 
 Each sequence is also kept as a shard under ``<out_dir>/parts/`` (keyed by seed, split,
 index and a hash of everything that shapes it), so an interrupted or resized build
 reuses finished sequences: sequence i of a split does not depend on how many are built.
-
 Data are never committed (.cache/ is ignored).
 """
 
@@ -51,88 +46,95 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from fer_ros.engine.align import CROP_SIZE
-from fer_ros.engine.geometry import GEOMETRY_DIM, RunningNeutral, normalised_shape
+from fer_ros.engine.geometry import GEOMETRY_DIM
 from fer_ros.model.classes import CLASS_NAMES
 
+from . import identities as ids
 from . import synth
 
 log = logging.getLogger(__name__)
 
-APPEARANCE_DIM = 135
-SPLITS = ("train", "heldout")
+SPLITS = ids.SPLITS
 
 
 @dataclass
 class DatasetConfig:
-    media_dir: str = ""           # "" = fer_ros.io.media.media_dir() (the fetched sample media)
+    fer2013: str = ""  # FER2013 copy: the train and val bases (learn.identities)
+    media_dir: str = ""  # "" = fer_ros.io.media.media_dir(): the test bases
     out_dir: str = ".cache/datasets"
     name: str = "synth"
-    train_sequences: int = 200
-    heldout_sequences: int = 48
+    sequences: dict = field(default_factory=lambda: {"train": 400, "val": 48, "test": 40})
+    bases: dict = field(default_factory=lambda: {"train": 200, "val": 24})  # FER2013 faces (x2 mirrored)
     seed: int = 0
-    workers: int = 2              # processes; 1 = in this process
-    detect_every: int = 1         # as the engine's default: detectors on every frame
-    mirror: bool = True           # every base also flipped left-right
+    workers: int = 2  # processes; 1 = in this process
+    detect_every: int = 1  # as the engine's default: detectors on every frame
+    mirror: bool = True  # every base also flipped left-right
     synth: dict = field(default_factory=dict)  # SynthConfig overrides (min_len, max_len, ...)
 
     def path(self, split: str) -> Path:
         return Path(self.out_dir) / f"{self.name}_{split}.npz"
 
 
-# ----------------------------------------------------------------------------- features
+def load_identities(cfg: DatasetConfig, split: str) -> list[ids.Identity]:
+    if split == "test":
+        from fer_ros.io.media import media_dir
+
+        return ids.media_identities(cfg.media_dir or media_dir(), mirror=cfg.mirror)
+    if not cfg.fer2013:
+        raise ValueError(f"the {split} split is drawn from FER2013 faces: give the FER2013 copy (--data PATH)")
+    return ids.fer2013_identities(cfg.fer2013, split, cfg.bases[split], cfg.seed, cfg.mirror)
+
+
+# ----------------------------------------------------------------------------- measuring
+
 
 class FeatureExtractor:
-    """The streaming feature path for one face per sequence (the largest)."""
+    """The engine's own streaming path, for the animated face of each sequence (the largest).
 
-    def __init__(self, detect_every: int = 1, landmarker=None, encoder=None):
-        from fer_ros.engine.features import AppearanceEncoder
-        from fer_ros.engine.landmarks import FaceLandmarker
+    A frame-wise ``Engine`` (baseline model) with ``keep_features``: detection every
+    ``detect_every`` frames and landmark tracking in between, tracker ids and a running
+    neutral per track, exactly as streaming.
+    """
 
-        self.detect_every = detect_every
-        self.landmarker = landmarker or FaceLandmarker()
-        self.encoder = encoder or AppearanceEncoder()
+    def __init__(self, detect_every: int = 1):
+        from fer_ros.engine import Engine, EngineConfig
 
-    def __call__(self, frames: np.ndarray, face_center: np.ndarray | None = None):
-        """BGR frames (T, H, W, 3) -> appearance (T, 135), geometry (T, G), detected (T,),
-        crops (T, 64, 64) uint8 (the CNN's input; zeros where no face)."""
-        from fer_ros.engine.features import face_crops
+        self.engine = Engine(
+            EngineConfig(model="baseline", device="cpu", detect_every=detect_every), keep_features=True
+        )
+        self.crop_spec = self.engine.crop_spec
 
-        T = len(frames)
-        app = np.zeros((T, APPEARANCE_DIM), np.float32)
-        crop_out = np.zeros((T, CROP_SIZE, CROP_SIZE), np.uint8)
+    def close(self) -> None:
+        self.engine.close()
+
+    def __call__(self, frames: np.ndarray, face_center: np.ndarray | None = None, fps: float = 30.0):
+        """BGR frames (T, H, W, 3) -> crops (T, S, S) uint8, geometry (T, G), detected (T,)."""
+        T, size = len(frames), self.crop_spec["size"]
+        crops = np.zeros((T, size, size), np.uint8)
         geo = np.zeros((T, GEOMETRY_DIM), np.float32)
         detected = np.zeros(T, bool)
-        neutral = RunningNeutral()
-        crops, rows = [], []
-        prev_box = None
+        self.engine.finish()  # a new sequence: no face carries over
         for t, bgr in enumerate(frames):
-            rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-            boxes = [prev_box] if (prev_box is not None and t % self.detect_every) else None
-            faces = self.landmarker.process(rgb, boxes)
-            if not faces:
-                prev_box = None
+            result = self.engine.process(bgr, t / fps)
+            if not result.faces:
                 continue
-            face = max(faces, key=lambda f: f.box[2] * f.box[3])
-            prev_box = face.box
+            k = max(range(len(result.faces)), key=lambda j: result.faces[j].box[2] * result.faces[j].box[3])
+            box = np.asarray(result.faces[k].box)
             if face_center is not None:
-                centre = face.landmarks[:, :2].mean(0)
-                if np.linalg.norm(centre - face_center[t]) > 0.3 * max(face.box[2], face.box[3]):
+                centre = box[:2] + box[2:] / 2
+                if np.linalg.norm(centre - face_center[t]) > 0.3 * max(box[2], box[3]):
                     continue  # the largest face is another person: no truth for it
-            gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
-            crops.append(face_crops(gray, [face])[0])
-            rows.append(t)
-            geo[t] = neutral.update(normalised_shape(face.landmarks))
+            crops[t] = result.features.crops[k]
+            geo[t] = result.features.geometry[k]
             detected[t] = True
-        if rows:
-            app[rows] = self.encoder(np.stack(crops)).cpu().numpy()
-            crop_out[rows] = np.stack(crops)
-        return app, geo, detected, crop_out
+        self.engine.finish()
+        return crops, geo, detected
 
 
 # ----------------------------------------------------------------------------- workers
 
 _W: dict = {}
+_ARRAYS = ("crops", "geometry", "detected", "label", "intensity", "phase")
 
 
 def _init_worker(identities, detect_every, synth_cfg, shard_dir=None):
@@ -141,15 +143,9 @@ def _init_worker(identities, detect_every, synth_cfg, shard_dir=None):
     torch.set_num_threads(1)
     cv2.setNumThreads(1)  # one thread per worker process: no oversubscription of the cores
     logging.getLogger("absl").setLevel(logging.ERROR)
-    _W["identities"] = identities
-    _W["detect_every"] = detect_every
-    _W["extract"] = None  # built on first use (a fully cached build needs no MediaPipe)
-    _W["cfg"] = synth_cfg
-    _W["cache"] = {}
-    _W["shards"] = shard_dir
-
-
-_ARRAYS = ("appearance", "geometry", "detected", "label", "intensity", "phase", "crops")
+    _W.update(
+        identities=identities, detect_every=detect_every, extract=None, cfg=synth_cfg, cache={}, shards=shard_dir
+    )  # the extractor is built on first use (a cached build needs no MediaPipe)
 
 
 def _one(task):
@@ -159,10 +155,7 @@ def _one(task):
         shard = Path(_W["shards"]) / f"{SPLITS[split_id]}_s{seed}_{i:05d}.npz"
         if shard.is_file():
             with np.load(shard, allow_pickle=False) as z:
-                if set(_ARRAYS) <= set(z.files):  # a shard from before crops were kept: recompute
-                    r = {k: z[k] for k in _ARRAYS}
-                    meta = json.loads(str(z["meta"]))
-                    return {**r, **meta}
+                return {**{k: z[k] for k in _ARRAYS}, **json.loads(str(z["meta"]))}
     r = _compute(split_id, i, seed)
     if shard is not None:
         shard.parent.mkdir(parents=True, exist_ok=True)
@@ -186,19 +179,36 @@ def _compute(split_id, i, seed):
     t0 = time.perf_counter()
     seq = synth.generate_sequence(ident, rng, cfg=_W["cfg"], warper=warper, geometry=geo)
     t1 = time.perf_counter()
-    app, g, det, crops = _W["extract"](seq.frames, seq.face_center)
+    crops, g, det = _W["extract"](seq.frames, seq.face_center)
     t2 = time.perf_counter()
-    return dict(appearance=app, geometry=g, detected=det, crops=crops, label=seq.label, intensity=seq.intensity,
-                phase=seq.phase, intervals=[iv.as_row() for iv in seq.intervals],
-                rest_label=seq.rest_label, identity=seq.identity, person=seq.person,
-                t_synth=t1 - t0, t_features=t2 - t1)
+    return dict(
+        crops=crops,
+        geometry=g,
+        detected=det,
+        label=seq.label,
+        intensity=seq.intensity,
+        phase=seq.phase,
+        intervals=[iv.as_row() for iv in seq.intervals],
+        rest_label=seq.rest_label,
+        identity=seq.identity,
+        person=seq.person,
+        t_synth=t1 - t0,
+        t_features=t2 - t1,
+    )
 
 
-def shard_dir(cfg: DatasetConfig, synth_cfg, identities) -> Path:
+def shard_dir(cfg: DatasetConfig, synth_cfg, identities, crop_spec: dict) -> Path:
     """Folder of per-sequence shards for everything that shapes a sequence."""
-    key = json.dumps({"synth": asdict(synth_cfg), "detect_every": cfg.detect_every,
-                      "identities": [(x.name, x.split, int(x.rest_label)) for x in identities],
-                      "frame": synth.FRAME_SIZE}, sort_keys=True)
+    key = json.dumps(
+        {
+            "synth": asdict(synth_cfg),
+            "detect_every": cfg.detect_every,
+            "crops": crop_spec,
+            "identities": [(x.name, x.split, int(x.rest_label)) for x in identities],
+            "frame": synth.FRAME_SIZE,
+        },
+        sort_keys=True,
+    )
     return Path(cfg.out_dir) / "parts" / f"{cfg.name}_{hashlib.sha1(key.encode()).hexdigest()[:12]}"
 
 
@@ -208,7 +218,7 @@ def _run(tasks, identities, cfg: DatasetConfig, synth_cfg, desc, shards=None):
     args = (identities, cfg.detect_every, synth_cfg, None if shards is None else str(shards))
     if cfg.workers <= 1:
         _init_worker(*args)
-        return [r for r in tqdm(map(_one, tasks), total=len(tasks), desc=desc)]
+        return list(tqdm(map(_one, tasks), total=len(tasks), desc=desc))
     ctx = mp.get_context("spawn")  # mediapipe / torch are not fork-safe
     with ctx.Pool(cfg.workers, _init_worker, args) as pool:
         return list(tqdm(pool.imap(_one, tasks, chunksize=1), total=len(tasks), desc=desc))
@@ -219,69 +229,105 @@ def _save(path: Path, results: list[dict], info: dict) -> None:
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
     cat = lambda k: np.concatenate([r[k] for r in results])  # noqa: E731
     rows = [[s, *iv] for s, r in enumerate(results) for iv in r["intervals"]]
-    # crops: only when every sequence has them (results without them write a pre-crops file)
-    crops = {"crops": cat("crops").astype(np.uint8)} if all("crops" in r for r in results) else {}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
     np.savez_compressed(
-        tmp, **crops, offsets=offsets, appearance=cat("appearance").astype(np.float32),
-        geometry=cat("geometry").astype(np.float32), label=cat("label").astype(np.int64),
-        intensity=cat("intensity").astype(np.float32), phase=cat("phase").astype(np.int64),
-        detected=cat("detected"), rest_label=np.array([r["rest_label"] for r in results], np.int64),
+        tmp,
+        offsets=offsets,
+        crops=cat("crops").astype(np.uint8),
+        geometry=cat("geometry").astype(np.float32),
+        label=cat("label").astype(np.int64),
+        intensity=cat("intensity").astype(np.float32),
+        phase=cat("phase").astype(np.int64),
+        detected=cat("detected"),
+        rest_label=np.array([r["rest_label"] for r in results], np.int64),
         intervals=np.array(rows, np.float64).reshape(-1, 8),
-        identity=np.array([r["identity"] for r in results]), person=np.array([r["person"] for r in results]),
-        info=np.array(json.dumps(info)))
+        identity=np.array([r["identity"] for r in results]),
+        person=np.array([r["person"] for r in results]),
+        info=np.array(json.dumps(info)),
+    )
     os.replace(tmp, path)
 
 
-def build(cfg: DatasetConfig, splits=SPLITS, identities=None) -> dict[str, Path]:
-    """Generate and featurise every split; returns {split: npz path}."""
-    t0 = time.perf_counter()
-    if identities is None:
-        from fer_ros.io.media import media_dir
-        identities = synth.load_identities(cfg.media_dir or media_dir(), splits, mirror=cfg.mirror)
-    t_ident = time.perf_counter() - t0
+def crop_spec() -> dict:
+    """Crop size and normalisation of the shipped backbone: what the datasets store."""
+    from fer_ros.model.backbone import DEFAULT_BACKBONE, read_backbone
+
+    cfg = read_backbone(DEFAULT_BACKBONE)[0]
+    return {"size": cfg.input_size, "equalize": cfg.equalize}
+
+
+def build(cfg: DatasetConfig, splits=SPLITS, identities: dict | None = None) -> dict[str, Path]:
+    """Generate and measure every split in ``splits``; returns {split: npz path}.
+
+    ``identities``: {split: [Identity]} to use instead of loading them (tests)."""
     synth_cfg = synth.SynthConfig(**cfg.synth)
+    spec = crop_spec()
     out = {}
-    for split_id, split in enumerate(SPLITS):
-        if split not in splits:
-            continue
-        idents = [x for x in identities if x.split == split]
-        if not idents:
-            raise RuntimeError(f"no identities for split {split!r} (media in {cfg.media_dir}?)")
-        n = cfg.train_sequences if split == "train" else cfg.heldout_sequences
+    loaded = {}
+    for split in splits:
+        t0 = time.perf_counter()
+        loaded[split] = (identities or {}).get(split) or load_identities(cfg, split)
+        if not loaded[split]:
+            raise RuntimeError(f"no identities for split {split!r}")
+        loaded[split + "_s"] = time.perf_counter() - t0
+    ids.check_disjoint([x for s in splits for x in loaded[s]])
+    for split in splits:
+        idents, n = loaded[split], cfg.sequences[split]
         t1 = time.perf_counter()
-        shards = shard_dir(cfg, synth_cfg, idents)
-        results = _run([(split_id, i, cfg.seed) for i in range(n)], idents, cfg, synth_cfg, split, shards)
+        shards = shard_dir(cfg, synth_cfg, idents, spec)
+        results = _run([(SPLITS.index(split), i, cfg.seed) for i in range(n)], idents, cfg, synth_cfg, split, shards)
         wall = time.perf_counter() - t1
         frames = sum(len(r["label"]) for r in results)
         det = sum(int(r["detected"].sum()) for r in results)
         info = {
-            "split": split, "config": asdict(cfg), "synth_config": asdict(synth_cfg),
-            "class_names": CLASS_NAMES, "sequences": n, "frames": frames, "detected_frames": det,
-            "identities": [{"name": x.name, "person": x.person, "rest_label": x.rest_label,
-                            "rest_probs": np.round(x.rest_probs, 3).tolist(), "note": x.note} for x in idents],
+            "split": split,
+            "config": asdict(cfg),
+            "synth_config": asdict(synth_cfg),
+            "crop_spec": spec,
+            "class_names": CLASS_NAMES,
+            "sequences": n,
+            "frames": frames,
+            "detected_frames": det,
+            "identities": [
+                {
+                    "name": x.name,
+                    "person": x.person,
+                    "rest_label": x.rest_label,
+                    "rest_probs": np.round(x.rest_probs, 3).tolist(),
+                    "note": x.note,
+                }
+                for x in idents
+            ],
             "persons": sorted({x.person for x in idents}),
-            "sources": synth.IDENTITY_SOURCES[split], "excluded": synth.EXCLUDED_SOURCES,
-            "base_frame_rule": synth.BASE_FRAME_RULE, "rest_rule": synth.REST_RULE,
-            "wall_s": round(wall, 1), "identity_wall_s": round(t_ident, 1),
+            "rules": {"base_frames": ids.BASE_FRAME_RULE, "fer2013": ids.FER2013_RULE, "rest": ids.REST_RULE},
+            "wall_s": round(wall, 1),
+            "identity_wall_s": round(loaded[split + "_s"], 1),
             "synth_s": round(sum(r["t_synth"] for r in results), 1),
             "features_s": round(sum(r["t_features"] for r in results), 1),
             "shards": str(shards),
         }
         path = cfg.path(split)
         _save(path, results, info)
-        log.info("%s: %d sequences, %d frames (%.1f%% with the face), %.0f s -> %s",
-                 split, n, frames, 100.0 * det / max(frames, 1), wall, path)
+        log.info(
+            "%s: %d sequences, %d frames (%.1f%% with the face), %.0f s -> %s",
+            split,
+            n,
+            frames,
+            100.0 * det / max(frames, 1),
+            wall,
+            path,
+        )
         out[split] = path
     return out
 
 
 # ----------------------------------------------------------------------------- reading
 
+
 @dataclass
 class SequenceData:
-    appearance: np.ndarray
+    crops: np.ndarray  # (T, S, S) uint8
     geometry: np.ndarray
     label: np.ndarray
     intensity: np.ndarray
@@ -291,7 +337,8 @@ class SequenceData:
     intervals: np.ndarray  # (K, 7): onset, apex, apex_end, offset, label, peak, micro
     identity: str
     person: str
-    crops: np.ndarray | None = None  # (T, 64, 64) uint8 CNN input; None: a file built before crops were kept
+    kind: str = "generated"  # or "still": a labelled real face (learn.batches)
+    appearance: np.ndarray | None = None  # (T, A): the crops encoded by the backbone being trained on
 
     def __len__(self) -> int:
         return len(self.label)
@@ -306,8 +353,18 @@ def load(path) -> tuple[list[SequenceData], dict]:
     seqs = []
     for s in range(len(off) - 1):
         sl = slice(off[s], off[s + 1])
-        seqs.append(SequenceData(
-            d["appearance"][sl], d["geometry"][sl], d["label"][sl], d["intensity"][sl], d["phase"][sl],
-            d["detected"][sl], int(d["rest_label"][s]), iv[iv[:, 0] == s, 1:], str(d["identity"][s]),
-            str(d["person"][s]), d["crops"][sl] if "crops" in d else None))
+        seqs.append(
+            SequenceData(
+                d["crops"][sl],
+                d["geometry"][sl],
+                d["label"][sl],
+                d["intensity"][sl],
+                d["phase"][sl],
+                d["detected"][sl],
+                int(d["rest_label"][s]),
+                iv[iv[:, 0] == s, 1:],
+                str(d["identity"][s]),
+                str(d["person"][s]),
+            )
+        )
     return seqs, json.loads(str(d["info"]))

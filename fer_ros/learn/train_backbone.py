@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 import yaml
 
+from fer_ros.io.plots import plot_training_curves
 from fer_ros.model.backbone import (
     BackboneConfig,
     create_backbone,
@@ -60,11 +61,25 @@ DEFAULTS = {
     "data": {"path": "", "augmented_copies": False, "cache_dir": str(CACHE_DIR), "limit": 0},
     "model": BackboneConfig().to_dict(),
     "train": {
-        "epochs": 60, "batch_size": 128, "lr": 0.05, "momentum": 0.9, "weight_decay": 5e-4,
-        "warmup_epochs": 2, "label_smoothing": 0.1, "class_balance_beta": 0.0, "seed": 0, "threads": 2,
+        "epochs": 60,
+        "batch_size": 128,
+        "lr": 0.05,
+        "momentum": 0.9,
+        "weight_decay": 5e-4,
+        "warmup_epochs": 2,
+        "label_smoothing": 0.1,
+        "class_balance_beta": 0.0,
+        "seed": 0,
+        "threads": 2,
         "bf16": "auto",  # auto: bf16 autocast on CPU (AMX / AVX-512 BF16 make it ~3x faster here)
-        "rotate": 10.0, "scale_min": 0.9, "scale_max": 1.1, "shift": 0.1, "flip": 0.5,
-        "erase_p": 0.5, "erase_min": 0.02, "erase_max": 0.2,
+        "rotate": 10.0,
+        "scale_min": 0.9,
+        "scale_max": 1.1,
+        "shift": 0.1,
+        "flip": 0.5,
+        "erase_p": 0.5,
+        "erase_min": 0.02,
+        "erase_max": 0.2,
         "progress": True,
     },
     "distill": {"teacher": "", "weight": 0.0, "temperature": 4.0},
@@ -95,6 +110,7 @@ def load_config(path, overrides: dict | None = None) -> dict:
 
 # ----------------------------------------------------------------------------- augmentation
 
+
 def augment(x: torch.Tensor, t: dict, gen: torch.Generator | None = None) -> torch.Tensor:
     """Random affine + flip, then random erasing, on a batch (B, 1, S, S) scaled to [-1, 1].
 
@@ -109,8 +125,13 @@ def augment(x: torch.Tensor, t: dict, gen: torch.Generator | None = None) -> tor
     zoom = u(t["scale_min"], t["scale_max"])
     flip = torch.where(torch.rand(b, generator=gen) < t["flip"], -1.0, 1.0)
     cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
-    theta = torch.stack([torch.stack([cos * flip, -sin, u(-t["shift"], t["shift"]) * 2], 1),
-                         torch.stack([sin * flip, cos, u(-t["shift"], t["shift"]) * 2], 1)], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin, u(-t["shift"], t["shift"]) * 2], 1),
+            torch.stack([sin * flip, cos, u(-t["shift"], t["shift"]) * 2], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
     if t["erase_p"] > 0:  # random erasing (Zhong et al. 2020), filled with mid grey
@@ -122,8 +143,12 @@ def augment(x: torch.Tensor, t: dict, gen: torch.Generator | None = None) -> tor
         y0, x0 = u(0, 1) * (s - h), u(0, 1) * (s - w)
         ys = torch.arange(s).view(1, s, 1)
         xs = torch.arange(s).view(1, 1, s)
-        box = ((ys >= y0.view(-1, 1, 1)) & (ys < (y0 + h).view(-1, 1, 1))
-               & (xs >= x0.view(-1, 1, 1)) & (xs < (x0 + w).view(-1, 1, 1)))
+        box = (
+            (ys >= y0.view(-1, 1, 1))
+            & (ys < (y0 + h).view(-1, 1, 1))
+            & (xs >= x0.view(-1, 1, 1))
+            & (xs < (x0 + w).view(-1, 1, 1))
+        )
         box &= (torch.rand(b, generator=gen) < t["erase_p"]).view(-1, 1, 1)
         x = x.masked_fill(box.unsqueeze(1), 0.0)
     return x
@@ -131,21 +156,22 @@ def augment(x: torch.Tensor, t: dict, gen: torch.Generator | None = None) -> tor
 
 # ----------------------------------------------------------------------------- evaluation
 
+
 def _autocast(device: torch.device, bf16):
     on = device.type == "cpu" if bf16 == "auto" else bool(bf16)
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=on)
 
 
 @torch.inference_mode()
-def predict(model, crops: np.ndarray, batch_size: int = 256, bf16="auto") -> np.ndarray:
-    """Logits (N, 7) of uint8 crops (N, S, S), in eval mode, as float32 numpy."""
+def predict(model, crops: np.ndarray, batch_size: int = 256) -> np.ndarray:
+    """Logits (N, 7) of uint8 crops (N, S, S), in eval mode and float32 as the engine runs the net
+    (so these figures are the engine's: no bf16 here)."""
     device = next(model.parameters()).device
     model.eval()
     out = []
     for i in range(0, len(crops), batch_size):
-        x = scale(torch.from_numpy(crops[i:i + batch_size])).unsqueeze(1).to(device)
-        with _autocast(device, bf16):
-            out.append(model(x.contiguous(memory_format=torch.channels_last)).float().cpu())
+        x = scale(torch.from_numpy(crops[i : i + batch_size])).unsqueeze(1).to(device)
+        out.append(model(x).float().cpu())
     return torch.cat(out).numpy() if out else np.zeros((0, NUM_CLASSES), np.float32)
 
 
@@ -156,6 +182,7 @@ def figures(logits: np.ndarray, labels: np.ndarray) -> dict:
 
 
 # ----------------------------------------------------------------------------- training
+
 
 def _lr(cfg_t: dict, step: int, steps_per_epoch: int) -> float:
     """Linear warm-up for warmup_epochs, then cosine to 0 at the last step."""
@@ -172,28 +199,20 @@ def _data(cfg: dict, split: str, size: int, equalize: bool, progress: bool):
         raise ValueError("no FER2013 copy given: pass --data PATH (fer2013.csv or the Kaggle folder layout)")
     stills = read_fer2013(d["path"], split, augmented_copies=d["augmented_copies"], limit=d["limit"] or None)
     log.info("FER2013 %s: %d faces %s", split, len(stills), stills.counts())
-    return cached_crops(stills.images, stills.labels, size, equalize, Path(d["cache_dir"]) if d["cache_dir"] else None,
-                        progress=progress)
+    return cached_crops(
+        stills.images,
+        stills.labels,
+        size,
+        equalize,
+        Path(d["cache_dir"]) if d["cache_dir"] else None,
+        progress=progress,
+    )
 
 
-def write_curves(history: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ep = [h["epoch"] for h in history]
-    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
-    a.plot(ep, [h["train_loss"] for h in history], label="train")
-    a.plot(ep, [h["val_loss"] for h in history], label="PublicTest")
-    a.set_xlabel("epoch"), a.set_ylabel("cross-entropy"), a.legend()
-    b.plot(ep, [100 * h["train_acc"] for h in history], label="train (augmented)")
-    b.plot(ep, [100 * h["val_acc"] for h in history], label="PublicTest accuracy")
-    b.plot(ep, [100 * h["val_uar"] for h in history], label="PublicTest UAR", ls="--")
-    b.set_xlabel("epoch"), b.set_ylabel("%"), b.legend(), b.grid(alpha=0.3)
-    fig.tight_layout()
-    replace_atomically(lambda p: fig.savefig(p, dpi=110, format="png"), path)
-    plt.close(fig)
+def _result_config(cfg: dict) -> dict:
+    """What a run's result depends on: a resumed run must match it. The thread count and the
+    progress bar may change (e.g. to one thread on a machine that became busy)."""
+    return {**cfg, "train": {k: v for k, v in cfg["train"].items() if k not in ("threads", "progress")}}
 
 
 def _write_csv(history: list[dict], path: Path) -> None:
@@ -204,11 +223,13 @@ def _write_csv(history: list[dict], path: Path) -> None:
             w = csv.DictWriter(f, cols)
             w.writeheader()
             w.writerows(history)
+
     replace_atomically(write, path)
 
 
-def train(config_path, out_dir, data_path: str | None = None, resume: bool = False,
-          progress: bool | None = None) -> Path:
+def train(
+    config_path, out_dir, data_path: str | None = None, resume: bool = False, progress: bool | None = None
+) -> Path:
     """Train as the config says; returns the path of the selected (best PublicTest) weights."""
     from tqdm import tqdm
 
@@ -233,8 +254,12 @@ def train(config_path, out_dir, data_path: str | None = None, resume: bool = Fal
     model = create_backbone(mcfg).to(device).to(memory_format=torch.channels_last)
     decay = [p for n, p in model.named_parameters() if p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.ndim <= 1]  # BN and biases
-    opt = torch.optim.SGD([{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0}],
-                          lr=t["lr"], momentum=t["momentum"], nesterov=True)
+    opt = torch.optim.SGD(
+        [{"params": decay, "weight_decay": t["weight_decay"]}, {"params": no_decay, "weight_decay": 0}],
+        lr=t["lr"],
+        momentum=t["momentum"],
+        nesterov=True,
+    )
     teacher = None
     if cfg["distill"]["teacher"] and cfg["distill"]["weight"] > 0:
         teacher = load_backbone(cfg["distill"]["teacher"], device).to(memory_format=torch.channels_last)
@@ -247,12 +272,14 @@ def train(config_path, out_dir, data_path: str | None = None, resume: bool = Fal
     fingerprint = json.dumps({k: cfg[k] for k in ("model", "train", "distill")}, sort_keys=True)
     if resume and (out / "last_state.safetensors").is_file():
         st = load_state(out / "last_state.safetensors", STATE_FORMAT)
-        if st["config"] != fingerprint:
+        if _result_config(json.loads(st["config"])) != _result_config(json.loads(fingerprint)):
             raise ValueError(f"{out}: the run there used another config; resume needs the same one")
         last = load_backbone(out / "last.safetensors")
         if last.metadata.get("epoch") != st["epoch"]:
-            raise ValueError(f"{out}: last.safetensors (epoch {last.metadata.get('epoch')}) and last_state.safetensors "
-                             f"(epoch {st['epoch']}) do not belong together")
+            raise ValueError(
+                f"{out}: last.safetensors (epoch {last.metadata.get('epoch')}) and last_state.safetensors "
+                f"(epoch {st['epoch']}) do not belong together"
+            )
         model.load_state_dict(last.state_dict())
         opt.load_state_dict(st["optimizer"])
         set_rng_state(rng, st["rng"])
@@ -260,8 +287,14 @@ def train(config_path, out_dir, data_path: str | None = None, resume: bool = Fal
         log.info("resumed %s after epoch %d", out, start)
 
     steps = math.ceil(len(y_train) / t["batch_size"])
-    bar = tqdm(total=t["epochs"] * steps, initial=start * steps, disable=not progress, unit="batch",
-               desc="backbone", dynamic_ncols=True)
+    bar = tqdm(
+        total=t["epochs"] * steps,
+        initial=start * steps,
+        disable=not progress,
+        unit="batch",
+        desc="backbone",
+        dynamic_ncols=True,
+    )
     for epoch in range(start, t["epochs"]):
         model.train()
         t0 = time.perf_counter()
@@ -270,7 +303,7 @@ def train(config_path, out_dir, data_path: str | None = None, resume: bool = Fal
         for k in range(steps):
             for group in opt.param_groups:
                 group["lr"] = _lr(t, epoch * steps + k, steps)
-            idx = order[k * t["batch_size"]:(k + 1) * t["batch_size"]]
+            idx = order[k * t["batch_size"] : (k + 1) * t["batch_size"]]
             x = augment(scale(x_train[idx]).unsqueeze(1), t).to(device).contiguous(memory_format=torch.channels_last)
             y = y_train[idx].to(device)
             with _autocast(device, t["bf16"]):
@@ -280,8 +313,16 @@ def train(config_path, out_dir, data_path: str | None = None, resume: bool = Fal
                     with torch.no_grad():
                         soft = teacher(x).float()
                     temp = cfg["distill"]["temperature"]
-                    kd = F.kl_div(F.log_softmax(logits.float() / temp, 1), F.log_softmax(soft / temp, 1),
-                                  reduction="batchmean", log_target=True) * temp * temp
+                    kd = (
+                        F.kl_div(
+                            F.log_softmax(logits.float() / temp, 1),
+                            F.log_softmax(soft / temp, 1),
+                            reduction="batchmean",
+                            log_target=True,
+                        )
+                        * temp
+                        * temp
+                    )
                     loss = (1 - cfg["distill"]["weight"]) * loss + cfg["distill"]["weight"] * kd
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -290,30 +331,63 @@ def train(config_path, out_dir, data_path: str | None = None, resume: bool = Fal
             hit += float((logits.detach().argmax(1) == y).sum())
             seen += len(y)
             bar.update()
-            bar.set_postfix(epoch=epoch + 1, loss=f"{loss_sum / seen:.3f}",
-                            best=f"{100 * best['val_acc']:.1f}%" if best["epoch"] else "-")
-        val = figures(predict(model, val_set.crops, bf16=t["bf16"]), val_set.labels)
-        row = {"epoch": epoch + 1, "lr": _lr(t, (epoch + 1) * steps - 1, steps), "train_loss": loss_sum / seen,
-               "train_acc": hit / seen, "val_loss": val["loss"], "val_acc": val["accuracy"], "val_uar": val["uar"],
-               "val_macro_f1": val["macro_f1"],
-               **{f"val_recall_{c}": r for c, r in zip(CLASS_NAMES, val["recall"])},
-               "seconds": time.perf_counter() - t0}
+            bar.set_postfix(
+                epoch=epoch + 1,
+                loss=f"{loss_sum / seen:.3f}",
+                best=f"{100 * best['val_acc']:.1f}%" if best["epoch"] else "-",
+            )
+        val = figures(predict(model, val_set.crops), val_set.labels)
+        row = {
+            "epoch": epoch + 1,
+            "lr": _lr(t, (epoch + 1) * steps - 1, steps),
+            "train_loss": loss_sum / seen,
+            "train_acc": hit / seen,
+            "val_loss": val["loss"],
+            "val_acc": val["accuracy"],
+            "val_uar": val["uar"],
+            "val_macro_f1": val["macro_f1"],
+            **{f"val_recall_{c}": r for c, r in zip(CLASS_NAMES, val["recall"])},
+            "seconds": time.perf_counter() - t0,
+        }
         history.append(row)
-        extra = {"epoch": epoch + 1, "publictest": {k: val[k] for k in ("accuracy", "uar", "macro_f1", "recall")},
-                 "config": cfg}
+        extra = {
+            "epoch": epoch + 1,
+            "publictest": {k: val[k] for k in ("accuracy", "uar", "macro_f1", "recall")},
+            "config": cfg,
+        }
         if val["accuracy"] > best["val_acc"]:
             best = {"val_acc": val["accuracy"], "epoch": epoch + 1}
-            replace_atomically(lambda p: save_backbone(model, p, extra), out / "best.safetensors")
-        save_state(out / "last_state.safetensors",
-                   {"epoch": epoch + 1, "optimizer": opt.state_dict(), "rng": rng_state(rng), "history": history,
-                    "best": best, "config": fingerprint}, STATE_FORMAT)
-        replace_atomically(lambda p: save_backbone(model, p, extra), out / "last.safetensors")
+            replace_atomically(lambda p, extra=extra: save_backbone(model, p, extra), out / "best.safetensors")
+        save_state(
+            out / "last_state.safetensors",
+            {
+                "epoch": epoch + 1,
+                "optimizer": opt.state_dict(),
+                "rng": rng_state(rng),
+                "history": history,
+                "best": best,
+                "config": fingerprint,
+            },
+            STATE_FORMAT,
+        )
+        replace_atomically(lambda p, extra=extra: save_backbone(model, p, extra), out / "last.safetensors")
         _write_csv(history, out / "epochs.csv")
-        write_curves(history, out / "curves.png")
-        log.info("epoch %d/%d: train loss %.3f acc %.1f%% | PublicTest acc %.2f%% UAR %.2f%% (%.0f s)",
-                 epoch + 1, t["epochs"], row["train_loss"], 100 * row["train_acc"], 100 * val["accuracy"],
-                 100 * val["uar"], row["seconds"])
+        replace_atomically(lambda p: plot_training_curves(history, p), out / "curves.png")
+        log.info(
+            "epoch %d/%d: train loss %.3f acc %.1f%% | PublicTest acc %.2f%% UAR %.2f%% (%.0f s)",
+            epoch + 1,
+            t["epochs"],
+            row["train_loss"],
+            100 * row["train_acc"],
+            100 * val["accuracy"],
+            100 * val["uar"],
+            row["seconds"],
+        )
     bar.close()
-    log.info("best PublicTest accuracy %.2f%% at epoch %d: %s", 100 * best["val_acc"], best["epoch"],
-             out / "best.safetensors")
+    log.info(
+        "best PublicTest accuracy %.2f%% at epoch %d: %s",
+        100 * best["val_acc"],
+        best["epoch"],
+        out / "best.safetensors",
+    )
     return out / "best.safetensors"

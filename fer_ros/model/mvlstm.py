@@ -20,9 +20,7 @@ size, M mode size, z_t = [x_t ; h_{t-1} ; m_{t-1}]):
 
     c_t = f_t (.) c_{t-1}   + i_t   (.) (1 - s_t) (.) g_t
     m_t = f^m_t (.) m_{t-1} + i^m_t (.) P (s_t (.) g_t)    P = I if M == H, else linear H -> M
-    h_t = o_t (.) tanh(c_t)                                      (default)
-    h_t = o_t (.) tanh(c_t) + u_t (.) tanh(Q m_t)          (mode_readout=True; Q as P, M -> H)
-    u_t = sigma(W_u z_t + b_u)                            mode read-out gate (H)
+    h_t = o_t (.) tanh(c_t)
 
 All gate pre-activations come from ONE fused Linear on z_t (one matmul per step).
 
@@ -36,52 +34,44 @@ abstract): (1) both states share one candidate g_t and the split gate routes it
 complementarily, s_t to m and (1 - s_t) to c, so content put in m is removed
 from c; (2) m_{t-1} is fed to every gate as context (the gates can only
 "discount" a mode they can see; this is also the only path by which m affects
-the output when mode_readout is off, so it is what trains the mode gates);
-(3) the optional gated read-out u_t of m into h, its bias initialised closed;
-(4) P / Q projections when M != H; (5) bias init: forget gates +1 (standard
-LSTM practice), split gate -1 (start close to a plain LSTM).
+the output, so it is what trains the mode gates); (3) a projection P when M != H;
+(4) bias init: forget gates +1 (standard LSTM practice), split gate -1 (start close
+to a plain LSTM).
 """
-
-from typing import List, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
 
-State = Tuple[Tensor, Tensor, Tensor]  # (h, c, m)
+State = tuple[Tensor, Tensor, Tensor]  # (h, c, m)
 
 
 class MVLSTMCell(nn.Module):
-    def __init__(self, input_size: int, hidden_size: int, mode_size: Optional[int] = None,
-                 mode_readout: bool = False):
+    def __init__(self, input_size: int, hidden_size: int, mode_size: int | None = None):
         super().__init__()
         H, M = hidden_size, (mode_size or hidden_size)
         self.input_size, self.hidden_size, self.mode_size = input_size, H, M
-        self.mode_readout = mode_readout
-        # Gate layout in the fused output: i f o g s | im fm | [u]
-        self.sizes = [H, H, H, H, H, M, M] + ([H] if mode_readout else [])
+        # Gate layout in the fused output: i f o g s | im fm
+        self.sizes = [H, H, H, H, H, M, M]
         self.gates = nn.Linear(input_size + H + M, sum(self.sizes))
-        self.proj_in = nn.Linear(H, M, bias=False) if M != H else None    # P
-        self.proj_out = (nn.Linear(M, H, bias=False) if (M != H and mode_readout) else None)  # Q
+        self.proj_in = nn.Linear(H, M, bias=False) if M != H else None  # P
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        k = 1.0 / self.hidden_size ** 0.5
+        k = 1.0 / self.hidden_size**0.5
         nn.init.uniform_(self.gates.weight, -k, k)
         with torch.no_grad():
             b = list(self.gates.bias.split(self.sizes))
             for t in b:
                 t.zero_()
-            b[1].fill_(1.0)   # f: remember by default
+            b[1].fill_(1.0)  # f: remember by default
             b[4].fill_(-1.0)  # s: start mostly as a plain LSTM
-            b[6].fill_(1.0)   # f^m
-            if self.mode_readout:
-                b[7].fill_(-2.0)  # u: read-out of m starts nearly closed
+            b[6].fill_(1.0)  # f^m
 
     def init_state(self, batch: int, device=None, dtype=torch.float32) -> State:
         z = lambda n: torch.zeros(batch, n, device=device, dtype=dtype)  # noqa: E731
         return z(self.hidden_size), z(self.hidden_size), z(self.mode_size)
 
-    def forward(self, x: Tensor, state: Optional[State] = None) -> Tuple[Tensor, State]:
+    def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         if state is None:
             state = self.init_state(x.shape[0], x.device, x.dtype)
         h, c, m = state
@@ -92,35 +82,30 @@ class MVLSTMCell(nn.Module):
         c = f * c + i * (g - to_mode)  # (1 - s) * g
         m = fm * m + im * (to_mode if self.proj_in is None else self.proj_in(to_mode))
         h = o * torch.tanh(c)
-        if self.mode_readout:
-            mm = m if self.proj_out is None else self.proj_out(m)
-            h = h + torch.sigmoid(parts[7]) * torch.tanh(mm)
         return h, (h, c, m)
 
 
 class MVLSTM(nn.Module):
     """Stack of MVLSTMCells. State: (h, c, m), each (num_layers, N, size)."""
 
-    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 mode_size: Optional[int] = None, mode_readout: bool = False):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, mode_size: int | None = None):
         super().__init__()
         self.hidden_size, self.num_layers = hidden_size, num_layers
         self.cells = nn.ModuleList(
-            MVLSTMCell(input_size if layer == 0 else hidden_size, hidden_size, mode_size,
-                       mode_readout)
-            for layer in range(num_layers))
+            MVLSTMCell(input_size if layer == 0 else hidden_size, hidden_size, mode_size) for layer in range(num_layers)
+        )
 
     def init_state(self, batch: int, device=None, dtype=torch.float32) -> State:
-        per = [cell.init_state(batch, device, dtype) for cell in self.cells]
+        per = [cell.init_state(batch, device, dtype) for cell in self.cells]  # type: ignore[operator]
         return tuple(torch.stack([p[k] for p in per]) for k in range(3))  # type: ignore
 
-    def step(self, x_t: Tensor, state: Optional[State] = None) -> Tuple[Tensor, State]:
+    def step(self, x_t: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         """One time step for a batch: x_t (N, I) -> h (N, H), new state."""
         if state is None:
             state = self.init_state(x_t.shape[0], x_t.device, x_t.dtype)
-        hs: List[Tensor] = []
-        cs: List[Tensor] = []
-        ms: List[Tensor] = []
+        hs: list[Tensor] = []
+        cs: list[Tensor] = []
+        ms: list[Tensor] = []
         inp = x_t
         for layer, cell in enumerate(self.cells):
             inp, (h, c, m) = cell(inp, (state[0][layer], state[1][layer], state[2][layer]))
@@ -129,8 +114,7 @@ class MVLSTM(nn.Module):
             ms.append(m)
         return inp, (torch.stack(hs), torch.stack(cs), torch.stack(ms))
 
-    def forward(self, x: Tensor, lengths: Optional[Tensor] = None,
-                state: Optional[State] = None) -> Tuple[Tensor, State]:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, state: State | None = None) -> tuple[Tensor, State]:
         """x (N, T, I) -> outputs (N, T, H), final state.
 
         With `lengths`, steps t >= lengths[n] leave sequence n's state untouched
@@ -150,8 +134,10 @@ class MVLSTM(nn.Module):
             if valid is not None:
                 v = valid[:, t]
                 # Padded step: keep the old state (broadcast over layers and features).
-                state = tuple(torch.where(v[None, :, None], n, o)  # type: ignore
-                              for n, o in zip(new, state))
+                state = tuple(
+                    torch.where(v[None, :, None], n, o)  # type: ignore
+                    for n, o in zip(new, state)
+                )
                 out = out * v[:, None].to(out.dtype)
             else:
                 state = new

@@ -19,9 +19,11 @@ layer the ROS node shares.
 The engine stamp of a frame is its header stamp (the bag timestamp when the header
 stamp is zero; the header is still copied as it is). Face ids are unique across the
 cameras of a run and never reused, as the node publishes them (each camera's engine
-tracks on its own; fer_ros.ros.messages.FaceIds maps its ids). A stamp going backwards on
-a camera (a looped bag) makes that camera's engine end all faces (their intervals get
-"ended" events) and start new ids. A message that cannot be decoded (unknown
+tracks on its own, all drawing ids from one counter). Stamps are checked as the node
+checks them (timeline.StampGuard): a frame up to ``stamp_jitter`` seconds before the
+newest one is dropped and resets nothing; one further back (a looped bag) closes that
+camera's open intervals ("ended", reason "time jump", written with the camera's last
+frame's header and bag time), then its engine starts again with new ids. A message that cannot be decoded (unknown
 encoding, corrupt JPEG, truncated data) is logged, counted and skipped: no
 FrameExpressions is written for it, as the node publishes one per processed frame.
 
@@ -31,10 +33,9 @@ node: same reading, keeping and writing, the node's own messages recorded.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import os
 import re
-import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -44,147 +45,36 @@ import numpy as np
 
 from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
 from fer_ros.engine.images import BadFrame, as_bgr
+from fer_ros.engine.spotter import END_TIME_JUMP
 
+from .bag_io import messages, open_reader, open_writer
+from .bag_messages import (
+    DEFAULT_NAMESPACE,
+    build_message,
+    decode_image,
+    output_qos,
+    output_topics,
+    output_typestore,
+)
+from .images import COMPRESSED_IMAGE, IMAGE, IMAGE_TYPES
 from .messages import (
     EXPRESSION_INTERVAL,
-    EXPRESSIONS_TOPIC,
     FRAME_EXPRESSIONS,
-    INTERVALS_TOPIC,
-    PACKAGE,
-    FaceIds,
+    INTERVALS_DEPTH,
     StampBook,
     frame_fields,
     header_fields,
     interval_fields,
 )
+from .timeline import DEFAULT_JITTER, IN_ORDER, JITTER, JUMP, StampGuard
 
 log = logging.getLogger("fer_ros.ros.bag")
 
-IMAGE = "sensor_msgs/msg/Image"
-COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
-IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
 STORAGES = ("sqlite3", "mcap")
 BAG_VERSION = 8  # Humble reads up to 8, Jazzy reads 8 and 9
-DEFAULT_NAMESPACE = "/fer_node"
 LOGGED_BAD_PER_TOPIC = 5  # bad frames logged one by one per topic; the rest are counted
 
 _NAME_TOKEN = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-# -- fer_msgs definitions ----------------------------------------------------------------
-def msg_dir_candidates() -> list[Path]:
-    """Where the fer_msgs .msg files are looked for, in order."""
-    dirs = []
-    if os.environ.get("FER_MSGS_DIR"):
-        dirs.append(Path(os.environ["FER_MSGS_DIR"]))
-    dirs.append(Path(__file__).resolve().parents[2] / PACKAGE / "msg")  # source checkout / editable install
-    prefixes = [p for p in os.environ.get("AMENT_PREFIX_PATH", "").split(os.pathsep) if p] + [sys.prefix]
-    dirs += [Path(p) / "share" / PACKAGE / "msg" for p in prefixes]  # colcon install / ament share
-    return dirs
-
-
-def msg_dir() -> Path:
-    """The folder holding FaceExpression.msg, FrameExpressions.msg and ExpressionInterval.msg."""
-    names = ("FaceExpression.msg", "FrameExpressions.msg", "ExpressionInterval.msg")
-    candidates = msg_dir_candidates()
-    for d in candidates:
-        if all((d / n).is_file() for n in names):
-            return d
-    raise FileNotFoundError(
-        "fer_msgs message definitions (" + ", ".join(names) + ") not found; looked in: "
-        + ", ".join(str(d) for d in candidates)
-        + ". Run from the fer_ros source tree, source the colcon install that built fer_msgs, "
-          "or set FER_MSGS_DIR to the fer_msgs/msg folder.")
-
-
-def fer_types() -> dict:
-    """rosbags type definitions of every fer_msgs message, from the .msg text."""
-    from rosbags.typesys import get_types_from_msg
-
-    types = {}
-    for path in sorted(msg_dir().glob("*.msg")):
-        types.update(get_types_from_msg(path.read_text(), f"{PACKAGE}/msg/{path.stem}"))
-    return types
-
-
-def output_typestore():
-    """ROS 2 (Jazzy; std_msgs/builtin_interfaces as in Humble) types plus fer_msgs."""
-    from rosbags.typesys import Stores, get_typestore
-
-    store = get_typestore(Stores.ROS2_JAZZY)
-    store.register(fer_types())
-    return store
-
-
-# -- building rosbags messages from field dicts --------------------------------------------
-_DTYPES = {"bool": np.bool_, "byte": np.uint8, "char": np.uint8, "int8": np.int8, "uint8": np.uint8,
-           "int16": np.int16, "uint16": np.uint16, "int32": np.int32, "uint32": np.uint32,
-           "int64": np.int64, "uint64": np.uint64, "float32": np.float32, "float64": np.float64}
-
-
-def _value(store, node: tuple, value):
-    kind, spec = node
-    kind = int(kind)  # rosbags Nodetype: BASE 1, NAME 2, ARRAY 3, SEQUENCE 4
-    if kind == 1:  # base type
-        return value
-    if kind == 2:  # nested message
-        return build_message(store, spec, value)
-    (sub_kind, sub_spec), _ = spec  # array / sequence
-    if int(sub_kind) == 1 and sub_spec[0] != "string":
-        return np.asarray(value, dtype=_DTYPES[sub_spec[0]])
-    return [_value(store, (sub_kind, sub_spec), v) for v in value]
-
-
-def build_message(store, msgtype: str, values: dict):
-    """A rosbags message object of ``msgtype`` from a nested dict of field values (see fer_ros.ros.messages)."""
-    _, fielddefs = store.fielddefs[msgtype]
-    names = [name for name, _ in fielddefs]
-    if set(values) != set(names):
-        raise ValueError(f"{msgtype}: fields {sorted(values)} do not match the definition {names}")
-    return store.types[msgtype](**{name: _value(store, node, values[name]) for name, node in fielddefs})
-
-
-# -- decoding input images ------------------------------------------------------------------
-def decode_image(msg, msgtype: str) -> np.ndarray:
-    """rosbags Image / CompressedImage -> BGR uint8; BadFrame when it cannot be decoded.
-
-    The node's decoder (fer_ros.ros.images) works on message fields, so it serves the
-    rosbags dataclasses as well: one decoder for both paths.
-    """
-    from .images import compressed_to_bgr, image_to_bgr
-
-    return compressed_to_bgr(msg) if msgtype == COMPRESSED_IMAGE else image_to_bgr(msg)
-
-
-def resolve_namespace(ns: str) -> str:
-    """'/fer_node' -> '/fer_node'; 'robot/fer' -> '/robot/fer'; '/' -> ''. Invalid names are refused."""
-    parts = [p for p in ns.strip().split("/") if p]
-    bad = [p for p in parts if not _NAME_TOKEN.match(p)]
-    if bad or "//" in ns.strip().strip("/"):
-        raise ValueError(f"--namespace {ns!r} is not a valid ROS name (tokens of letters, digits and _, "
-                         "not starting with a digit)")
-    return "".join("/" + p for p in parts)
-
-
-def output_topics(namespace: str = DEFAULT_NAMESPACE) -> tuple[str, str]:
-    ns = resolve_namespace(namespace)
-    return f"{ns}/{EXPRESSIONS_TOPIC}", f"{ns}/{INTERVALS_TOPIC}"
-
-
-def _output_qos():
-    """What the node offers on its outputs: rclpy's default publisher profile (reliable, volatile, depth 10)."""
-    from rosbags.interfaces import (
-        Qos,
-        QosDurability,
-        QosHistory,
-        QosLiveliness,
-        QosReliability,
-        QosTime,
-    )
-
-    zero = QosTime(0, 0)
-    return [Qos(QosHistory.KEEP_LAST, 10, QosReliability.RELIABLE, QosDurability.VOLATILE, zero, zero,
-                QosLiveliness.AUTOMATIC, zero, False)]
 
 
 # -- the run --------------------------------------------------------------------------------
@@ -196,7 +86,8 @@ class TopicStats:
     reasons: Counter = field(default_factory=Counter)
     faces: int = 0  # face detections over all processed frames
     ids: set = field(default_factory=set)  # published face ids
-    resets: int = 0  # times the stamp went backwards
+    resets: int = 0  # times the stamp jumped back (more than stamp_jitter): intervals closed, tracks reset
+    out_of_order: int = 0  # frames up to stamp_jitter before the newest one: dropped
     seconds: float = 0.0  # engine wall time (through the node: publish -> its answer)
 
 
@@ -224,8 +115,11 @@ class BagSummary:
         out = [f"wrote {self.out} (rosbag2 version {BAG_VERSION}, {self.storage})"]
         for name, t in self.topics.items():
             per = f", {1000 * t.seconds / t.processed:.1f} ms/frame" if t.processed else ""
-            out.append(f"  {name} [{t.msgtype.rsplit('/', 1)[-1]}]: {t.processed} frames processed, "
-                       f"{t.bad} bad skipped, {t.faces} faces, {len(t.ids)} ids, {t.resets} resets{per}")
+            out.append(
+                f"  {name} [{t.msgtype.rsplit('/', 1)[-1]}]: {t.processed} frames processed, "
+                f"{t.bad} bad skipped, {t.out_of_order} out of order, {t.faces} faces, {len(t.ids)} ids, "
+                f"{t.resets} resets{per}"
+            )
             for reason, n in t.reasons.most_common(3):
                 out.append(f"      {n} x {reason}")
         out.append(f"  {self.expressions_topic}: {self.expressions} FrameExpressions")
@@ -240,14 +134,13 @@ class BagSummary:
 class _Camera:
     """One camera topic: its engine (engine path), stamps, published ids, what it last processed."""
 
-    def __init__(self, topic: str, msgtype: str, stats: TopicStats, ids: FaceIds):
+    def __init__(self, topic: str, msgtype: str, stats: TopicStats):
         self.topic, self.msgtype, self.stats = topic, msgtype, stats
         self.engine: Engine | None = None
         self.book = StampBook()
-        self.ids = ids.table()
         self.last_header: dict | None = None
         self.last_time = 0
-        self.last_ns: int | None = None  # stamp of the last decodable frame
+        self.guard = StampGuard()  # the node's check of stamps going back (jitter / jump)
         self.warned_zero_stamp = False
 
     def bad(self, reason: str, stamp: dict | None = None) -> None:
@@ -265,19 +158,26 @@ class _Outputs:
 
     def __init__(self, writer, store, summary: BagSummary):
         self.writer, self.store, self.summary = writer, store, summary
-        qos = _output_qos()
-        self.frames = writer.add_connection(summary.expressions_topic, FRAME_EXPRESSIONS, typestore=store,
-                                            offered_qos_profiles=qos)
-        self.intervals = writer.add_connection(summary.intervals_topic, EXPRESSION_INTERVAL, typestore=store,
-                                               offered_qos_profiles=qos)
+        self.frames = writer.add_connection(
+            summary.expressions_topic, FRAME_EXPRESSIONS, typestore=store, offered_qos_profiles=output_qos()
+        )
+        self.intervals = writer.add_connection(
+            summary.intervals_topic,
+            EXPRESSION_INTERVAL,
+            typestore=store,
+            offered_qos_profiles=output_qos(INTERVALS_DEPTH, transient_local=True),
+        )
 
     def frame(self, values: dict, bag_time: int) -> None:
-        self.frame_cdr(self.store.serialize_cdr(build_message(self.store, FRAME_EXPRESSIONS, values),
-                                                FRAME_EXPRESSIONS), bag_time)
+        self.frame_cdr(
+            self.store.serialize_cdr(build_message(self.store, FRAME_EXPRESSIONS, values), FRAME_EXPRESSIONS), bag_time
+        )
 
     def interval(self, values: dict, bag_time: int) -> None:
-        self.interval_cdr(self.store.serialize_cdr(build_message(self.store, EXPRESSION_INTERVAL, values),
-                                                   EXPRESSION_INTERVAL), bag_time)
+        self.interval_cdr(
+            self.store.serialize_cdr(build_message(self.store, EXPRESSION_INTERVAL, values), EXPRESSION_INTERVAL),
+            bag_time,
+        )
 
     def frame_cdr(self, data: bytes, bag_time: int) -> None:
         self.writer.write(self.frames, bag_time, data)
@@ -294,14 +194,28 @@ class _EngineRunner:
     def __init__(self, cfg: EngineConfig, outputs: _Outputs):
         self.cfg, self.out = cfg, outputs
         self.cameras: list[_Camera] = []
+        self.ids = itertools.count(1)  # published ids: unique across cameras, as the node publishes them
 
-    def image(self, cam: _Camera, raw: bytes, image: np.ndarray | None, header: dict, stamp: dict,
-              bag_time: int, bad: str | None) -> None:
+    def image(
+        self,
+        cam: _Camera,
+        raw: bytes,
+        image: np.ndarray | None,
+        header: dict,
+        stamp: dict,
+        bag_time: int,
+        bad: str | None,
+        order: str = IN_ORDER,
+    ) -> None:
         if bad is not None:  # not decodable: never reaches the engine (as in the node)
             cam.bad(bad, stamp)
             return
+        if order == JITTER:  # dropped, as the node drops it
+            return
+        if order == JUMP and cam.engine is not None:  # close the old timeline with its last frame's stamps
+            self._events(cam, cam.engine.reset(END_TIME_JUMP), cam.last_header or header, cam.last_time)
         if cam.engine is None:
-            cam.engine = Engine(self.cfg)
+            cam.engine = Engine(self.cfg, ids=self.ids)
             self.cameras.append(cam)
             log.info("%s: model %s on %s", cam.topic, cam.engine.model_name, cam.engine.device)
         engine = cam.engine
@@ -312,25 +226,24 @@ class _EngineRunner:
             cam.bad(result.error, stamp)
             self._events(cam, result.events, header, bag_time)
             return
-        self.out.frame(frame_fields(result, header, cam.ids), bag_time)
+        self.out.frame(frame_fields(result, header, (image.shape[1], image.shape[0])), bag_time)
         cam.stats.processed += 1
         cam.stats.faces += len(result.faces)
-        cam.stats.ids.update(cam.ids[f.id] for f in result.faces)
+        cam.stats.ids.update(f.id for f in result.faces)
         self._events(cam, result.events, header, bag_time)
-        cam.ids.keep_only(engine.tracker.tracks)
         cam.last_header, cam.last_time = header, bag_time
 
     def _events(self, cam: _Camera, events, header: dict, bag_time: int) -> None:
         for ev in events:
-            self.out.interval(interval_fields(ev, header, cam.book, cam.ids), bag_time)
+            self.out.interval(interval_fields(ev, header, cam.book), bag_time)
 
     def close(self) -> None:
         """End of the bag (or an error): close open intervals, stamped with each camera's last frame."""
         for cam in self.cameras:
-            events = cam.engine.close()
+            events = cam.engine.finish()
             if cam.last_header is not None:
                 self._events(cam, events, cam.last_header, cam.last_time)
-            cam.engine.release()
+            cam.engine.close()
 
 
 def _keep_definition(conn, typestore) -> tuple[str, str]:
@@ -340,34 +253,69 @@ def _keep_definition(conn, typestore) -> tuple[str, str]:
     msgdef, digest = conn.msgdef.data, conn.digest
     idl_ok = msgdef.startswith("=" * 80 + "\nIDL: ")
     usable = conn.msgdef.format == MessageDefinitionFormat.MSG or (
-        conn.msgdef.format == MessageDefinitionFormat.IDL and idl_ok)
+        conn.msgdef.format == MessageDefinitionFormat.IDL and idl_ok
+    )
     if not (msgdef and digest and usable):
         try:
             msgdef, _ = typestore.generate_msgdef(conn.msgtype, ros_version=2)
             digest = typestore.hash_rihs01(conn.msgtype)
         except Exception as e:  # noqa: BLE001 - rosbags raises several types for unknown types
-            raise ValueError(f"cannot keep {conn.topic}: the bag carries no definition of {conn.msgtype} "
-                             f"({e})") from None
+            raise ValueError(
+                f"cannot keep {conn.topic}: the bag carries no definition of {conn.msgtype} ({e})"
+            ) from None
     return msgdef, digest
 
 
-def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, topics: list[str] | None = None,
-            keep: list[str] | None = None, keep_all: bool = False, storage: str = "sqlite3",
-            namespace: str = DEFAULT_NAMESPACE, progress: bool = True, through_node: bool = False,
-            domain_id: int | None = None) -> BagSummary:
+def _check_order(cam: _Camera, stamp: dict) -> str:
+    ns = stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
+    order = cam.guard.classify(ns)
+    if order == JITTER:
+        cam.stats.out_of_order += 1
+        if cam.stats.out_of_order <= LOGGED_BAD_PER_TOPIC:
+            log.warning(
+                "%s: frame %.1f ms before the newest one (within stamp_jitter): dropped",
+                cam.topic,
+                1000 * cam.guard.behind(ns),
+            )
+        return order
+    if order == JUMP:
+        cam.stats.resets += 1
+        log.warning(
+            "%s: stamp went back %.3f s (e.g. a bag loop): open intervals closed ('time jump'), tracks reset",
+            cam.topic,
+            cam.guard.behind(ns),
+        )
+        cam.guard.reset()
+    cam.guard.accept(ns)
+    return order
+
+
+def run_bag(
+    inp: str | Path,
+    out: str | Path,
+    cfg: EngineConfig | None = None,
+    topics: list[str] | None = None,
+    keep: list[str] | None = None,
+    keep_all: bool = False,
+    storage: str = "sqlite3",
+    namespace: str = DEFAULT_NAMESPACE,
+    progress: bool = True,
+    through_node: bool = False,
+    domain_id: int | None = None,
+    stamp_jitter: float = DEFAULT_JITTER,
+) -> BagSummary:
     """Run the engine over the image topics of bag ``inp`` and write bag ``out``; returns what was done.
 
     ``topics``: image topics to process (default: every Image and CompressedImage topic).
     ``keep`` / ``keep_all``: input topics copied into ``out``, with their definitions and QoS.
+    ``stamp_jitter``: seconds a camera's stamp may fall back and only be dropped (the node's parameter).
     ``through_node``: instead of an engine in this process, replay the images into the real
-    ROS node (fer_ros.ros.node, started here on loopback with ROS domain ``domain_id``, default a
+    ROS node (``python -m fer_ros.ros``, started here on loopback with ROS domain ``domain_id``, default a
     random one) and record what it publishes (needs the ROS 2 build: rclpy and fer_msgs).
     Setup errors (unknown topics, an existing ``out``) raise before anything is written; once
     running, an error or Ctrl-C still closes the output bag with everything written so far.
     """
-    from rosbags.highlevel import AnyReader
-    from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
-    from rosbags.typesys import Stores, get_typestore
+    from rosbags.rosbag2 import StoragePlugin
     from tqdm import tqdm
 
     if storage not in STORAGES:
@@ -384,12 +332,13 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
         from .bag_node import ros_missing
 
         if reason := ros_missing():
-            raise ValueError(f"--through-node needs the ROS 2 build (make ros; run through tools/with_ros.sh): "
-                             f"{reason}")
+            raise ValueError(
+                f"--through-node needs the ROS 2 build (make ros; run through tools/with_ros.sh): {reason}"
+            )
     store = output_typestore()
 
     started = time.perf_counter()
-    with AnyReader([inp], default_typestore=get_typestore(Stores.ROS2_JAZZY)) as reader:
+    with open_reader(inp) as reader:
         by_topic: dict[str, list] = {}
         for conn in reader.connections:
             by_topic.setdefault(conn.topic, []).append(conn)
@@ -401,23 +350,29 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                 raise ValueError(
                     (f"topic(s) not in {inp}: {', '.join(missing)}. " if missing else "")
                     + (f"not image topics: {', '.join(wrong)}. " if wrong else "")
-                    + f"Image topics in the bag: {', '.join(image_topics) or 'none'}")
+                    + f"Image topics in the bag: {', '.join(image_topics) or 'none'}"
+                )
             chosen = list(dict.fromkeys(topics))
         else:
             chosen = image_topics
             if not chosen:
-                raise ValueError(f"{inp} has no {IMAGE} or {COMPRESSED_IMAGE} topic (topics: "
-                                 f"{', '.join(sorted(by_topic)) or 'none'})")
+                raise ValueError(
+                    f"{inp} has no {IMAGE} or {COMPRESSED_IMAGE} topic (topics: "
+                    f"{', '.join(sorted(by_topic)) or 'none'})"
+                )
         for t in chosen:
             if len({c.msgtype for c in by_topic[t] if c.msgtype in IMAGE_TYPES}) > 1:
                 raise ValueError(f"{t} carries both {IMAGE} and {COMPRESSED_IMAGE}: one type per camera topic")
         kept_topics = sorted(by_topic) if keep_all else list(dict.fromkeys(keep or []))
         if missing := [t for t in kept_topics if t not in by_topic]:
-            raise ValueError(f"--keep topic(s) not in {inp}: {', '.join(missing)} (topics: "
-                             f"{', '.join(sorted(by_topic))})")
+            raise ValueError(
+                f"--keep topic(s) not in {inp}: {', '.join(missing)} (topics: {', '.join(sorted(by_topic))})"
+            )
         if clash := [t for t in kept_topics if t in (expressions_topic, intervals_topic)]:
-            raise ValueError(f"kept topic(s) {', '.join(clash)} would collide with this run's outputs; "
-                             "pick another --namespace or do not keep them")
+            raise ValueError(
+                f"kept topic(s) {', '.join(clash)} would collide with this run's outputs; "
+                "pick another --namespace or do not keep them"
+            )
 
         image_conns = [c for t in chosen for c in by_topic[t] if c.msgtype in IMAGE_TYPES]
         kept_conns = [c for t in kept_topics for c in by_topic[t]]
@@ -425,17 +380,15 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
         kept_defs = {c.id: _keep_definition(c, reader.typestore) for c in kept_conns}
         msgtypes = {c.topic: c.msgtype for c in image_conns}
         stats = {t: TopicStats(msgtypes[t]) for t in chosen}
-        face_ids = FaceIds()  # published ids: unique across cameras, as the node publishes them
-        cameras = {t: _Camera(t, msgtypes[t], stats[t], face_ids) for t in chosen}
-        summary = BagSummary(out, storage, stats, expressions_topic, intervals_topic,
-                             kept={t: 0 for t in kept_topics})
+        cameras = {t: _Camera(t, msgtypes[t], stats[t]) for t in chosen}
+        for cam in cameras.values():
+            cam.guard.jitter = stamp_jitter
+        summary = BagSummary(
+            out, storage, stats, expressions_topic, intervals_topic, kept=dict.fromkeys(kept_topics, 0)
+        )
 
         plugin = StoragePlugin.MCAP if storage == "mcap" else StoragePlugin.SQLITE3
-        try:
-            writer = Writer(out, version=BAG_VERSION, storage_plugin=plugin)
-            writer.open()
-        except WriterError as e:
-            raise OSError(str(e)) from None
+        writer = open_writer(out, plugin, BAG_VERSION)
         try:
             out_conns, added = {}, {}
             for conn in kept_conns:  # input connections that differ only by id share one output connection
@@ -443,15 +396,19 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                 if key not in added:
                     msgdef, digest = kept_defs[conn.id]
                     added[key] = writer.add_connection(
-                        conn.topic, conn.msgtype, msgdef=msgdef, rihs01=digest,
+                        conn.topic,
+                        conn.msgtype,
+                        msgdef=msgdef,
+                        rihs01=digest,
                         serialization_format=conn.ext.serialization_format,
-                        offered_qos_profiles=conn.ext.offered_qos_profiles)
+                        offered_qos_profiles=conn.ext.offered_qos_profiles,
+                    )
                 out_conns[conn.id] = added[key]
             outputs = _Outputs(writer, store, summary)
             if through_node:
                 from .bag_node import NodeRunner
 
-                runner = NodeRunner(cfg, outputs, list(cameras.values()), domain_id)
+                runner = NodeRunner(cfg, outputs, list(cameras.values()), domain_id, stamp_jitter)
             else:
                 runner = _EngineRunner(cfg, outputs)
 
@@ -460,7 +417,7 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
             warned_shared: set[tuple[str, str]] = set()
             bar = tqdm(total=sum(c.msgcount for c in read), disable=not progress, unit="msg", desc="fer-ros bag")
             try:
-                for conn, bag_time, raw in reader.messages(connections=read):
+                for conn, bag_time, raw in messages(reader, read, inp):
                     bar.update(1)
                     if conn.id in out_conns:
                         writer.write(out_conns[conn.id], bag_time, raw)
@@ -473,8 +430,9 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                     except Exception as e:  # noqa: BLE001 - a truncated/garbled message must not end the run
                         cam.bad(f"message could not be deserialised as {conn.msgtype}: {e}")
                         continue
-                    header = header_fields({"sec": msg.header.stamp.sec, "nanosec": msg.header.stamp.nanosec},
-                                           msg.header.frame_id)
+                    header = header_fields(
+                        {"sec": msg.header.stamp.sec, "nanosec": msg.header.stamp.nanosec}, msg.header.frame_id
+                    )
                     stamp = header["stamp"]
                     if stamp["sec"] == 0 and stamp["nanosec"] == 0:  # unstamped camera: the bag's clock
                         if not cam.warned_zero_stamp:
@@ -484,18 +442,21 @@ def run_bag(inp: str | Path, out: str | Path, cfg: EngineConfig | None = None, t
                     owner = frame_ids.setdefault(header["frame_id"], conn.topic)
                     if owner != conn.topic and (owner, conn.topic) not in warned_shared:
                         warned_shared.add((owner, conn.topic))
-                        log.warning("%s and %s both use frame_id %r: their FrameExpressions cannot be told apart",
-                                    owner, conn.topic, header["frame_id"])
+                        log.warning(
+                            "%s and %s both use frame_id %r: their FrameExpressions cannot be told apart",
+                            owner,
+                            conn.topic,
+                            header["frame_id"],
+                        )
                     image = bad = None
+                    order = IN_ORDER
                     try:
                         image = as_bgr(decode_image(msg, conn.msgtype))
                     except BadFrame as e:
                         bad = str(e)
-                    else:  # the engine (here or in the node) resets this camera when its stamps go back
-                        ns = stamp["sec"] * 1_000_000_000 + stamp["nanosec"]
-                        cam.stats.resets += cam.last_ns is not None and ns < cam.last_ns
-                        cam.last_ns = ns
-                    runner.image(cam, raw, image, header, stamp, bag_time, bad)
+                    else:  # stamps going back: the node's rule (timeline.py), here and in the node alike
+                        order = _check_order(cam, stamp)
+                    runner.image(cam, raw, image, header, stamp, bag_time, bad, order)
             finally:
                 bar.close()
                 runner.close()

@@ -1,6 +1,6 @@
 """`fer-ros bag --through-node`: replay a bag's images into the real ROS node, record what it publishes.
 
-The node (``python -m fer_ros.ros.node``) runs as its own process on a private ROS domain
+The node (``python -m fer_ros.ros``) runs as its own process on a private ROS domain
 with loopback-only discovery, reliable image QoS and ``use_sim_time``. Each image is
 published (its bag bytes as they are, with ``/clock`` set to its stamp first) and the
 replay waits for the node's FrameExpressions of that image before sending the next, so
@@ -34,6 +34,7 @@ from pathlib import Path
 from fer_ros.engine.engine import EngineConfig
 
 from .messages import EXPRESSION_INTERVAL, FRAME_EXPRESSIONS
+from .timeline import JITTER
 
 log = logging.getLogger("fer_ros.ros.bag")
 
@@ -49,10 +50,14 @@ class NodeReplayError(RuntimeError):
 
 def ros_missing() -> str | None:
     """Why the ROS path cannot run here, or None."""
-    checks = (("rclpy", "init"), ("rosgraph_msgs.msg", "Clock"), ("sensor_msgs.msg", "Image"),
-              ("diagnostic_msgs.msg", "DiagnosticArray"),
-              # the source tree's fer_msgs/msg folder imports as an empty namespace package: ask for a class
-              ("fer_msgs.msg", "FrameExpressions"))
+    checks = (
+        ("rclpy", "init"),
+        ("rosgraph_msgs.msg", "Clock"),
+        ("sensor_msgs.msg", "Image"),
+        ("diagnostic_msgs.msg", "DiagnosticArray"),
+        # the source tree's fer_msgs/msg folder imports as an empty namespace package: ask for a class
+        ("fer_msgs.msg", "FrameExpressions"),
+    )
     for module, name in checks:
         try:
             getattr(importlib.import_module(module), name)
@@ -61,8 +66,11 @@ def ros_missing() -> str | None:
     return None
 
 
-def node_params(cfg: EngineConfig, image_topics: list[str], compressed: bool) -> dict:
-    """The node's parameters for this replay: the engine configuration and the replay's topics and QoS."""
+def node_params(cfg: EngineConfig, image_topics: list[str], compressed: bool, stamp_jitter: float) -> dict:
+    """The node's parameters for this replay: the engine configuration and the replay's topics and QoS.
+
+    All cameras publish on one pair of topics (as the offline runner writes them), no ROS4HRI,
+    and no silence timer: the replay's pace is not the bag's time."""
     engine = {}
     defaults = EngineConfig()
     for f in fields(EngineConfig):
@@ -74,16 +82,29 @@ def node_params(cfg: EngineConfig, image_topics: list[str], compressed: bool) ->
         elif isinstance(getattr(defaults, f.name), float):
             value = float(value)  # ROS parameters are typed: a double stays a double
         engine[f.name] = value
-    engine["spotter"] = {k: float(v) if isinstance(getattr(defaults.spotter, k), float) else v
-                         for k, v in asdict(cfg.spotter).items()}
-    return {**engine, "image_topics": image_topics, "compressed": compressed, "image_qos": "reliable",
-            "use_sim_time": True, "diagnostics_period": 0.1}
+    engine["spotter"] = {
+        k: float(v) if isinstance(getattr(defaults.spotter, k), float) else v for k, v in asdict(cfg.spotter).items()
+    }
+    return {
+        **engine,
+        "image_topics": image_topics,
+        "compressed": compressed,
+        "image_qos": "reliable",
+        "output_namespaces": [f"/{NODE_NAME}"] * len(image_topics),
+        "ros4hri": False,
+        "stamp_jitter": float(stamp_jitter),
+        "silence_timeout": 0.0,
+        "use_sim_time": True,
+        "diagnostics_period": 0.1,
+    }
 
 
 class NodeRunner:
     """Same interface as bag._EngineRunner: ``image(...)`` per bag image, ``close()`` at the end."""
 
-    def __init__(self, cfg: EngineConfig, outputs, cameras: list, domain_id: int | None = None):
+    def __init__(
+        self, cfg: EngineConfig, outputs, cameras: list, domain_id: int | None = None, stamp_jitter: float = 0.5
+    ):
         import rclpy
         import yaml
         from diagnostic_msgs.msg import DiagnosticArray
@@ -96,36 +117,54 @@ class NodeRunner:
 
         from fer_msgs.msg import ExpressionInterval, FrameExpressions
 
-        from .bag import COMPRESSED_IMAGE
+        from .images import COMPRESSED_IMAGE
 
         self.out = outputs
         self.store = outputs.store
         kinds = {cam.msgtype for cam in cameras}
         if len(kinds) > 1:
-            raise ValueError("--through-node: the node takes either raw or compressed images, not both; "
-                             "choose the topics of one kind with --topics")
+            raise ValueError(
+                "--through-node: the node takes either raw or compressed images, not both; "
+                "choose the topics of one kind with --topics"
+            )
         compressed = kinds == {COMPRESSED_IMAGE}
         # node parameter image_topics: the node subscribes to <topic> (raw) or <topic>/compressed
-        self.node_topics = {cam.topic: (cam.topic.removesuffix("/compressed") if compressed else cam.topic)
-                            for cam in cameras}
+        self.node_topics = {
+            cam.topic: (cam.topic.removesuffix("/compressed") if compressed else cam.topic) for cam in cameras
+        }
         publish_topics = {t: (n + "/compressed" if compressed else n) for t, n in self.node_topics.items()}
-        self.domain_id = domain_id if domain_id is not None else random.Random(os.getpid() ^ time.time_ns()).randint(
-            1, 100)
+        self.domain_id = (
+            domain_id if domain_id is not None else random.Random(os.getpid() ^ time.time_ns()).randint(1, 100)
+        )
 
         self._tmp = tempfile.TemporaryDirectory(prefix="fer_bag_node_")
         params_file = Path(self._tmp.name) / "params.yaml"
-        params = node_params(cfg, list(self.node_topics.values()), compressed)
+        params = node_params(cfg, list(self.node_topics.values()), compressed, stamp_jitter)
         params_file.write_text(yaml.safe_dump({"/**": {"ros__parameters": params}}))
-        env = dict(os.environ, ROS_DOMAIN_ID=str(self.domain_id), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
-                   PYTHONUNBUFFERED="1", RCUTILS_COLORIZED_OUTPUT="0")
+        env = dict(
+            os.environ,
+            ROS_DOMAIN_ID=str(self.domain_id),
+            ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+            PYTHONUNBUFFERED="1",
+            RCUTILS_COLORIZED_OUTPUT="0",
+        )
         env.pop("ROS_STATIC_PEERS", None)
         self._log_path = Path(self._tmp.name) / "node.log"
         self._log = open(self._log_path, "wb")
-        args = [sys.executable, "-m", "fer_ros.ros.node", "--ros-args", "-r", f"__node:={NODE_NAME}",
-                "--params-file", str(params_file)]
+        args = [
+            sys.executable,
+            "-m",
+            "fer_ros.ros",
+            "--ros-args",
+            "-r",
+            f"__node:={NODE_NAME}",
+            "--params-file",
+            str(params_file),
+        ]
         log.info("starting the node (ROS_DOMAIN_ID=%d, loopback): %s", self.domain_id, " ".join(args))
-        self.proc = subprocess.Popen(args, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(
+            args, env=env, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
 
         # Our side: its own context on the node's domain, loopback only (read when the node is created).
         saved = os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE")
@@ -147,11 +186,20 @@ class NodeRunner:
         self.received: queue.Queue = queue.Queue()
         self._expressions_topic = f"/{NODE_NAME}/expressions"
         self._intervals_topic = f"/{NODE_NAME}/intervals"
-        self.node.create_subscription(FrameExpressions, self._expressions_topic,
-                                      lambda data: self.received.put((FRAME_EXPRESSIONS, data)), reliable, raw=True)
-        self.node.create_subscription(ExpressionInterval, self._intervals_topic,
-                                      lambda data: self.received.put((EXPRESSION_INTERVAL, data)), reliable,
-                                      raw=True)
+        self.node.create_subscription(
+            FrameExpressions,
+            self._expressions_topic,
+            lambda data: self.received.put((FRAME_EXPRESSIONS, data)),
+            reliable,
+            raw=True,
+        )
+        self.node.create_subscription(
+            ExpressionInterval,
+            self._intervals_topic,
+            lambda data: self.received.put((EXPRESSION_INTERVAL, data)),
+            reliable,
+            raw=True,
+        )
         self._bad_counts: dict[str, int] = {}
         self._lock = threading.Lock()
         self.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_diagnostics, 10)
@@ -193,21 +241,26 @@ class NodeRunner:
 
     def _check_alive(self) -> None:
         if self.proc.poll() is not None:
-            raise NodeReplayError(f"the node exited with status {self.proc.returncode}; its log ends:\n{self._node_log()}")
+            raise NodeReplayError(
+                f"the node exited with status {self.proc.returncode}; its log ends:\n{self._node_log()}"
+            )
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
             self._check_alive()
             ok = all(p.get_subscription_count() >= 1 for p in self.pubs.values())
-            ok = ok and all(self.node.count_publishers(t) >= 1 for t in (self._expressions_topic,
-                                                                         self._intervals_topic))
+            ok = ok and all(
+                self.node.count_publishers(t) >= 1 for t in (self._expressions_topic, self._intervals_topic)
+            )
             if ok:
                 time.sleep(0.5)  # discovered both ways: let the reliable endpoints match
                 log.info("node ready on domain %d", self.domain_id)
                 return
             time.sleep(0.1)
-        raise NodeReplayError(f"the node did not come up within {START_TIMEOUT:.0f} s; its log ends:\n{self._node_log()}")
+        raise NodeReplayError(
+            f"the node did not come up within {START_TIMEOUT:.0f} s; its log ends:\n{self._node_log()}"
+        )
 
     def _drain(self, block: float = 0.0) -> None:
         """Write what the node published so far; wait up to ``block`` s for the first item."""
@@ -235,7 +288,9 @@ class NodeRunner:
                 return
 
     # -- the runner interface -------------------------------------------------------------------
-    def image(self, cam, raw: bytes, image, header: dict, stamp: dict, bag_time: int, bad: str | None) -> None:
+    def image(
+        self, cam, raw: bytes, image, header: dict, stamp: dict, bag_time: int, bad: str | None, order: str = "in order"
+    ) -> None:
         t0 = time.perf_counter()
         key = (header["frame_id"], header["stamp"]["sec"], header["stamp"]["nanosec"])
         self.bag_times[key] = (bag_time, cam)
@@ -248,12 +303,19 @@ class NodeRunner:
         if bad is not None:
             cam.bad(bad, stamp)
             self.sent_bad[node_topic] = self.sent_bad.get(node_topic, 0) + 1
-            self._wait(lambda: self._bad_counts.get(node_topic, 0) >= self.sent_bad[node_topic],
-                       f"the node's /diagnostics to count the bad frame on {node_topic}", soft=True)
+            self._wait(
+                lambda: self._bad_counts.get(node_topic, 0) >= self.sent_bad[node_topic],
+                f"the node's /diagnostics to count the bad frame on {node_topic}",
+                soft=True,
+            )
+        elif order == JITTER:  # the node drops it without an answer (it counts it as out of order)
+            pass
         else:
             self.sent[key] += 1
-            self._wait(lambda: self.answered[key] >= self.sent[key],
-                       f"the node's FrameExpressions for {cam.topic} at {key[1]}.{key[2]:09d}")
+            self._wait(
+                lambda: self.answered[key] >= self.sent[key],
+                f"the node's FrameExpressions for {cam.topic} at {key[1]}.{key[2]:09d}",
+            )
         cam.stats.seconds += time.perf_counter() - t0
 
     def _wait(self, done, what: str, soft: bool = False) -> None:
@@ -283,8 +345,7 @@ class NodeRunner:
                 self.proc.kill()
                 self.proc.wait(10)
             elif self.proc.returncode != 0:
-                log.warning("the node exited with status %d; its log ends:\n%s", self.proc.returncode,
-                            self._node_log())
+                log.warning("the node exited with status %d; its log ends:\n%s", self.proc.returncode, self._node_log())
             end = time.monotonic() + 1.0  # the last messages may still be in flight
             while time.monotonic() < end:
                 self._drain(block=0.05)

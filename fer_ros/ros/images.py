@@ -35,6 +35,9 @@ ENCODINGS: dict[str, tuple[int, int, int | None]] = {
     "8UC4": (1, 4, cv2.COLOR_BGRA2BGR),
     "16UC1": (2, 1, cv2.COLOR_GRAY2BGR),
 }
+IMAGE = "sensor_msgs/msg/Image"  # the message types this module decodes, as bags name them
+COMPRESSED_IMAGE = "sensor_msgs/msg/CompressedImage"
+IMAGE_TYPES = (IMAGE, COMPRESSED_IMAGE)
 SUPPORTED = tuple(ENCODINGS)
 
 _bridge = None  # False once cv_bridge is known to be missing
@@ -48,6 +51,7 @@ def _cv_bridge():
             from cv_bridge import (
                 CvBridge,  # a ROS install's; the PyPI "cv-bridge" is an old ROS 1 copy
             )
+
             _bridge = CvBridge()
         except Exception:  # ImportError, or a cv_bridge broken against this numpy/OpenCV
             _bridge = False
@@ -67,8 +71,9 @@ def _check_layout(msg) -> tuple[int, int, int, int, int]:
         raise BadFrame(f"image too large ({w}x{h}); at most {MAX_PIXELS} pixels")
     row = w * channels * depth
     if step < row:
-        raise BadFrame(f"step {step} is smaller than width x channels x bytes = {w}x{channels}x{depth} = {row} "
-                       f"({encoding!r})")
+        raise BadFrame(
+            f"step {step} is smaller than width x channels x bytes = {w}x{channels}x{depth} = {row} ({encoding!r})"
+        )
     size = len(msg.data)
     if size != step * h:
         raise BadFrame(f"data has {size} bytes, expected step x height = {step}x{h} = {step * h} ({encoding!r})")
@@ -116,8 +121,9 @@ def compressed_to_bgr(msg) -> np.ndarray:
         raise BadFrame(f"empty compressed image (format {fmt!r}, 0 bytes)")
     img = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if img is None:
-        raise BadFrame(f"could not decode the compressed image (format {fmt!r}, {data.size} bytes): "
-                       "corrupt or not an image")
+        raise BadFrame(
+            f"could not decode the compressed image (format {fmt!r}, {data.size} bytes): corrupt or not an image"
+        )
     return as_bgr(img)
 
 

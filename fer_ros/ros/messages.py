@@ -8,14 +8,16 @@ re-derives a field. Semantics follow the comments in ``fer_msgs/msg/*.msg``:
 - ``FrameExpressions``: header copied from the source image (stamp and frame_id),
   ``class_names`` = ``CLASS_NAMES`` (the order of every ``scores``), one
   ``FaceExpression`` per tracked face (empty list when none).
-- ``FaceExpression``: box ``x, y, width, height`` in pixels of the source image,
-  ``scores`` sum to 1, ``label``/``confidence`` = top class and its score,
+- ``FaceExpression``: box ``x, y, width, height`` in pixels of the source image, clipped
+  to it when its size is given, ``hri_id`` the ROS4HRI id ("" without ROS4HRI), ``scores``
+  sum to 1, ``label``/``confidence`` = top class and its score,
   ``phase`` = ``PHASE_*``.
 - ``ExpressionInterval``: header stamp = the frame that triggered the event, frame_id
   of the camera; ``status`` = ``STATUS_*``; ``onset`` always set, ``apex`` zero until
-  ``STATUS_APEX``, ``offset`` zero until ``STATUS_ENDED`` (zero = sec 0, nanosec 0).
-- ``face_id``: unique across the cameras of one node (or bag run) and never reused;
-  ``FaceIds`` maps each camera engine's own ids to those.
+  ``STATUS_APEX``, ``offset`` zero until ``STATUS_ENDED`` (zero = sec 0, nanosec 0);
+  ``end_reason`` one of ``END_REASONS`` at ``STATUS_ENDED``, "" before.
+- ``face_id``: unique across the cameras of one node (or bag run) and never reused (the
+  cameras' engines draw their ids from one counter).
 
 Times are dicts ``{"sec": int, "nanosec": int}``; float arrays are lists of Python
 floats; nested messages are dicts; message arrays are lists of dicts. ``StampBook``
@@ -26,10 +28,11 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from fer_ros.engine.engine import FaceResult, FrameResult
+from fer_ros.engine import FaceResult, FrameResult
 from fer_ros.engine.spotter import (
+    END_REASONS,
     STATUS_APEX,
     STATUS_ENDED,
     STATUS_STARTED,
@@ -42,14 +45,18 @@ FRAME_EXPRESSIONS = "fer_msgs/msg/FrameExpressions"
 FACE_EXPRESSION = "fer_msgs/msg/FaceExpression"
 EXPRESSION_INTERVAL = "fer_msgs/msg/ExpressionInterval"
 
-# Topic names relative to the node (``~/expressions`` resolves to <node namespace>/<node>/expressions).
+# Topic names inside a camera's output namespace (see output_namespace).
 EXPRESSIONS_TOPIC = "expressions"
 INTERVALS_TOPIC = "intervals"
+# Interval topics are transient-local with this depth: a planner that starts late still gets the
+# last events (at about 3 events per expression, the last ~16 expressions of the camera).
+INTERVALS_DEPTH = 50
 
 # The .msg constants: FaceExpression.PHASE_* and ExpressionInterval.STATUS_* (test_bag checks them
 # against the .msg files).
 PHASE_CODES = {name: code for code, name in enumerate(PHASES)}  # neutral 0, onset 1, apex 2, offset 3
 STATUS_CODES = {STATUS_STARTED: 0, STATUS_APEX: 1, STATUS_ENDED: 2}
+END_REASON_NAMES = END_REASONS  # ExpressionInterval.END_* (the engine's spotter names, test_bag checks them)
 
 ZERO_TIME = {"sec": 0, "nanosec": 0}
 
@@ -101,59 +108,45 @@ class StampBook:
         return seconds_to_time(seconds)
 
 
-class FaceIds:
-    """Published face ids: unique across the cameras of one run, never reused.
-
-    Each camera's engine numbers its faces on its own; ``table()`` gives a camera its map
-    from engine ids to published ids, drawn from one counter in order of first use. Look
-    faces up in the order they are published (a frame's faces, then its events), then call
-    ``keep_only`` with the engine's live track ids.
-    """
-
-    def __init__(self):
-        self._next = 1
-
-    def take(self) -> int:
-        fid, self._next = self._next, self._next + 1
-        return fid
-
-    def table(self) -> "FaceIdTable":
-        return FaceIdTable(self)
-
-
-class FaceIdTable:
-    """One camera's engine ids -> published ids (see FaceIds)."""
-
-    def __init__(self, ids: FaceIds):
-        self.ids = ids
-        self._map: dict[int, int] = {}
-
-    def __getitem__(self, local: int) -> int:
-        if local not in self._map:
-            self._map[local] = self.ids.take()
-        return self._map[local]
-
-    def keep_only(self, live) -> None:
-        """Forget the faces that ended (their events are out): engine ids are never reused."""
-        for local in [k for k in self._map if k not in live]:
-            del self._map[local]
-
-
-def _identity(fid: int) -> int:
-    return fid
-
-
 def header_fields(stamp: Mapping, frame_id: str) -> dict:
     """std_msgs/Header from a ``{"sec", "nanosec"}`` stamp."""
     return {"stamp": {"sec": int(stamp["sec"]), "nanosec": int(stamp["nanosec"])}, "frame_id": str(frame_id)}
 
 
-def face_fields(face: FaceResult, ids: FaceIdTable | Callable | None = None) -> dict:
-    """fer_msgs/FaceExpression for one tracked face; ``ids`` maps engine ids to published ids."""
-    x, y, w, h = (float(v) for v in face.box)
+def output_namespace(image_topic: str, node_name: str) -> str:
+    """Where a camera's outputs go by default: ``<the image topic's namespace>/<node name>``.
+
+    ``/cam_left/image_raw`` -> ``/cam_left/fer_node``; ``/image_raw`` -> ``/fer_node`` (the
+    node's own ``~/`` for a camera at the root). ``image_topic`` is fully resolved.
+    """
+    parent = image_topic.rstrip("/").rsplit("/", 1)[0]
+    return f"{parent}/{node_name}"
+
+
+def clip_box(box, size: tuple[int, int] | None) -> tuple[float, float, float, float]:
+    """x, y, w, h clipped to an image of ``size`` = (width, height) pixels (unchanged when None).
+
+    The landmarks' extent of a face at the border reaches past the image; consumers expect
+    boxes inside it."""
+    x, y, w, h = (float(v) for v in box)
+    if size is None:
+        return x, y, w, h
+    width, height = float(size[0]), float(size[1])
+    x0, y0 = min(max(x, 0.0), width), min(max(y, 0.0), height)
+    x1, y1 = min(max(x + w, 0.0), width), min(max(y + h, 0.0), height)
+    return x0, y0, x1 - x0, y1 - y0
+
+
+def face_fields(face: FaceResult, size: tuple[int, int] | None = None, hri_id: str = "") -> dict:
+    """fer_msgs/FaceExpression for one tracked face; ``size`` (width, height) clips its box."""
+    x, y, w, h = clip_box(face.box, size)
     return {
-        "face_id": int(_lookup(ids)(face.id)),
-        "x": x, "y": y, "width": w, "height": h,
+        "face_id": int(face.id),
+        "hri_id": hri_id,
+        "x": x,
+        "y": y,
+        "width": w,
+        "height": h,
         "scores": [float(p) for p in face.scores],
         "label": face.label,
         "confidence": float(face.confidence),
@@ -163,31 +156,33 @@ def face_fields(face: FaceResult, ids: FaceIdTable | Callable | None = None) -> 
     }
 
 
-def _lookup(ids) -> Callable[[int], int]:
-    if ids is None:
-        return _identity
-    return ids.__getitem__ if isinstance(ids, FaceIdTable) else ids
+def frame_fields(
+    result: FrameResult, header: Mapping, size: tuple[int, int] | None = None, hri_ids: Mapping | None = None
+) -> dict:
+    """fer_msgs/FrameExpressions for one processed frame; ``header`` from ``header_fields``, ``size``
+    (width, height) of the image, ``hri_ids`` face id -> ROS4HRI id."""
+    ids = hri_ids or {}
+    return {
+        "header": dict(header),
+        "class_names": list(CLASS_NAMES),
+        "faces": [face_fields(f, size, ids.get(f.id, "")) for f in result.faces],
+    }
 
 
-def frame_fields(result: FrameResult, header: Mapping, ids: FaceIdTable | Callable | None = None) -> dict:
-    """fer_msgs/FrameExpressions for one processed frame; ``header`` from ``header_fields``."""
-    return {"header": dict(header), "class_names": list(CLASS_NAMES),
-            "faces": [face_fields(f, ids) for f in result.faces]}
-
-
-def interval_fields(event: IntervalEvent, header: Mapping, stamps: StampBook | None = None,
-                    ids: FaceIdTable | Callable | None = None) -> dict:
+def interval_fields(event: IntervalEvent, header: Mapping, stamps: StampBook | None = None, hri_id: str = "") -> dict:
     """fer_msgs/ExpressionInterval for one spotter event.
 
-    ``header``: stamp of the frame whose processing emitted the event, frame_id of the
-    camera. ``stamps`` maps the event's float onset/apex/offset back to exact times;
-    ``ids`` maps engine ids to published ids.
+    ``header``: stamp of the frame whose processing emitted the event (for a time jump or a
+    silent camera, the camera's last frame before it), frame_id of the camera. ``stamps``
+    maps the event's float onset/apex/offset back to exact times.
     """
     to_time = stamps.time if stamps is not None else seconds_to_time
     return {
         "header": dict(header),
-        "face_id": int(_lookup(ids)(event.face_id)),
+        "face_id": int(event.face_id),
+        "hri_id": hri_id,
         "status": STATUS_CODES[event.status],
+        "end_reason": event.end_reason if event.status == STATUS_ENDED else "",
         "label": event.label,
         "confidence": float(event.confidence),
         "class_names": list(CLASS_NAMES),

@@ -1,217 +1,83 @@
-"""ROS 2 node ``fer_node``: camera images in, per-frame expressions and spotted intervals out.
+"""ROS 2 node ``fer_node``: camera images in, per-frame expressions, spotted intervals and ROS4HRI out.
 
-A thin shell around ``Engine`` (engine.py); it re-implements no step of the per-frame flow,
-and the message fields come from messages.py, the layer the bag runner shares.
+A thin shell around ``Engine`` (engine.py): it re-implements no step of the per-frame flow.
+A lifecycle node (REP 2000-style managed node, as ``hri_face_detect`` is):
 
-Topics (relative names resolve in the node's namespace; ``~`` is the node's own):
-  in   <image_topic>             sensor_msgs/Image, for each of ``image_topics``
-       <image_topic>/compressed  sensor_msgs/CompressedImage instead, with ``compressed:=true``
-  out  ~/expressions             fer_msgs/FrameExpressions: one per processed frame, header copied
-                                 from the image (stamp, frame_id); faces empty when none
-       ~/intervals               fer_msgs/ExpressionInterval: started / apex / ended per expression
-       /diagnostics              diagnostic_msgs/DiagnosticArray every ``diagnostics_period`` s
+  configure   read and check the parameters (config/fer.yaml, config/fer_node.yaml), load the
+              model and warm it up (one engine per camera), create the publishers
+  activate    subscribe to the cameras (or to a ROS4HRI detector's faces), start the worker
+              thread and the diagnostics and silence timers
+  deactivate  unsubscribe, wait for the worker, close open intervals ("stream stopped")
+  cleanup     free the engines and the publishers; shutdown: whatever of the above applies
 
-Threads: the executor thread only stores the newest message of each camera (a frame still
-waiting when a newer one arrives is dropped and counted). One worker thread takes the
-cameras' newest frames round-robin, decodes them and runs that camera's Engine (each
-camera has its own tracker, face states and spotters; each frame's faces go through the
-models in one batched call), then publishes. Parameter changes are validated in the
-set-parameters callback (EngineConfig.from_params: the one place for validation) and
-applied by the worker between frames; model, weights, device, max_faces and
-min_detection_confidence rebuild the engines (open intervals are closed first, with
-"ended" events), the others are applied to the running engines.
+``fer_node`` (the plain mode) configures and activates itself at start-up; ``fer_node
+--lifecycle`` waits for a lifecycle manager (``ros2 lifecycle set /fer_node configure``).
 
-Face ids are node-wide: unique across cameras and engine rebuilds, never reused while the
-node runs. Results carry the image stamps, so ``use_sim_time`` and bag replay work; a
-stamp going backwards (a bag loop) ends every face of that camera (the engine's reset).
+Topics (per camera, under its output namespace: outputs.py; ROS4HRI: hri.py):
+  in   <image_topic>[/compressed]         sensor_msgs/Image | CompressedImage, each of image_topics
+       /humans/faces/tracked, /humans/faces/<id>/aligned   with input_mode:=ros4hri (hri_input.py)
+  out  <ns>/expressions, <ns>/intervals   fer_msgs (intervals transient local)
+       /humans/faces/tracked, /humans/faces/<id>/{roi,expression[,aligned]}   with ros4hri:=true
+       /diagnostics                       diagnostic_msgs/DiagnosticArray (diagnostics.py)
+
+Threads: one executor thread (main.py: a SingleThreadedExecutor) serves the callbacks,
+each of which only stores the newest message of a camera, flags a request or answers a
+service; configure (the model load) runs there before any camera is subscribed. The worker
+thread (worker.py) runs the engines and publishes. The callbacks sit in groups (input,
+timers, services) so that a multi-threaded executor, e.g. a component container, keeps
+each kind serialised.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import dataclasses
+import itertools
 import logging
-import math
-import signal
-import sys
 import threading
 import time
-from collections import deque
-from dataclasses import dataclass, field, fields
 
-import rclpy
-from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    SetParametersResult,
-)
+from diagnostic_msgs.msg import DiagnosticArray
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.clock import Clock, ClockType
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
-from rclpy.node import Node
-from rclpy.qos import (
-    HistoryPolicy,
-    QoSProfile,
-    ReliabilityPolicy,
-    qos_profile_sensor_data,
-)
-from rclpy.signals import SignalHandlerOptions
+from rclpy.lifecycle import LifecycleNode, TransitionCallbackReturn
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy, qos_profile_sensor_data
 from sensor_msgs.msg import CompressedImage, Image
 
-from fer_msgs.msg import ExpressionInterval, FaceExpression, FrameExpressions
-from fer_ros.engine.engine import Engine, EngineConfig, FrameResult
-from fer_ros.engine.images import BadFrame
-from fer_ros.engine.predictors import DEFAULT_MODEL, resolve_device
-from fer_ros.engine.spotter import IntervalEvent, SpotterConfig
+from fer_ros.engine import Engine, EngineConfig, Models
 
+from .camera import Camera, Throttle
+from .diagnostics import Limits, Window, camera_status, updated_rate
+from .hri import HriFaces, random_prefix
+from .hri_input import HriInput
 from .images import compressed_to_bgr, image_to_bgr
-from .messages import (
-    FaceIds,
-    FaceIdTable,
-    StampBook,
-    frame_fields,
-    header_fields,
-    interval_fields,
+from .messages import output_namespace
+from .outputs import Outputs, publisher
+from .params import (
+    ENGINE_PARAMS,
+    NODE_PARAMS,
+    NodeSettings,
+    check_buildable,
+    coerce_request,
+    declare_all,
+    read_engine_config,
+    read_settings,
+    settings_values,
 )
+from .worker import Worker
 
 NODE_NAME = "fer_node"
-# Engine parameters whose change needs new engines (the others are applied live).
-REBUILD = ("model", "weights", "device", "max_faces", "min_detection_confidence")
-WARN_PERIOD = 5.0  # seconds between two warnings of one kind for one camera
-
-
-def _frange(lo, hi):
-    return {"floating_point_range": [FloatingPointRange(from_value=float(lo), to_value=float(hi), step=0.0)]}
-
-
-def _irange(lo, hi):
-    return {"integer_range": [IntegerRange(from_value=int(lo), to_value=int(hi), step=1)]}
-
-
-# Every engine parameter of config/fer.yaml: name -> (description, range). Defaults come
-# from EngineConfig / SpotterConfig; validation from EngineConfig.validate (ranges here are
-# the outer bounds ROS tools show; the exact rules, e.g. open intervals, are the engine's).
-ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
-    "model": ("recurrent (mode-variational LSTM per face) | baseline (the frame-wise CNN alone). "
-              "A change rebuilds the engines.", {}),
-    "weights": ("recurrent model file (.safetensors); empty: the shipped default. A change rebuilds the engines.", {}),
-    "device": ("auto (CUDA when present) | cpu | cuda | cuda:N. A change rebuilds the engines.", {}),
-    "max_faces": ("most faces tracked per frame. A change rebuilds the engines.", _irange(1, 64)),
-    "min_detection_confidence": ("face detector score threshold, in (0, 1). A change rebuilds the engines.",
-                                 _frange(0.0, 1.0)),
-    "detect_every": ("run the face detectors every N frames, tracking landmarks in between", _irange(1, 1000)),
-    "lost_timeout": ("seconds of stream time unseen before a face id ends (its open interval is closed)",
-                     _frange(0.0, 3600.0)),
-    "iou_threshold": ("box overlap that keeps a face id from frame to frame, in (0, 1]", _frange(0.0, 1.0)),
-    "aligned": ("inputs are already aligned face crops (no detection)", {}),
-    "max_side": ("larger frames are scaled down to this longer side before detection", _irange(16, 16384)),
-    "default_fps": ("frame rate assumed for images with a zero stamp", _frange(0.01, 1000.0)),
-    "cpu_threads": ("torch threads on CPU (1 leaves the cores to MediaPipe)", _irange(1, 256)),
-    "spotter.on_threshold": ("expression activity that opens an interval...", _frange(0.0, 1.0)),
-    "spotter.confirm_frames": ("...for this many frames in a row (event 'started')", _irange(1, 1000)),
-    "spotter.off_threshold": ("activity below which an interval closes (<= on_threshold)...", _frange(0.0, 1.0)),
-    "spotter.release_frames": ("...after this many frames in a row (event 'ended')", _irange(1, 1000)),
-    "spotter.apex_drop": ("intensity fall below the peak that confirms the apex (event 'apex'), in (0, 1)",
-                          _frange(0.0, 1.0)),
-}
-NODE_PARAMS: dict[str, tuple[object, str, dict]] = {
-    "image_topics": (["image_raw"], "camera image topics, one engine each (read at start-up)",
-                     {"read_only": True}),
-    "compressed": (False, "subscribe to <topic>/compressed (sensor_msgs/CompressedImage) instead of raw "
-                          "images (read at start-up)", {"read_only": True}),
-    "image_qos": ("sensor_data", "image subscription QoS: sensor_data (best effort, the camera default) | "
-                                 "reliable (bag replay, large frames over loopback) (read at start-up)",
-                  {"read_only": True}),
-    "diagnostics_period": (1.0, "seconds between two /diagnostics messages", _frange(0.05, 3600.0)),
-}
-IMAGE_QOS = ("sensor_data", "reliable")
-
-
-def engine_defaults() -> dict[str, object]:
-    """Flat ROS parameter defaults of the engine, e.g. {"model": "recurrent", "spotter.on_threshold": 0.5}."""
-    cfg = EngineConfig()
-    out = {f.name: getattr(cfg, f.name) for f in fields(EngineConfig) if f.name != "spotter"}
-    out["weights"] = out["weights"] or ""
-    out.update({f"spotter.{f.name}": getattr(cfg.spotter, f.name) for f in fields(SpotterConfig)})
-    assert set(out) == set(ENGINE_PARAMS), "ENGINE_PARAMS out of step with EngineConfig"
-    return out
-
-
-def check_buildable(cfg: EngineConfig, load_weights: bool = True) -> None:
-    """What EngineConfig.validate cannot see: the device exists, the weights file loads. Raises ValueError."""
-    try:
-        resolve_device(cfg.device)
-    except RuntimeError as e:  # torch.device("gpu"): not a device string at all
-        raise ValueError(f"device {cfg.device!r} is not a device (auto, cpu, cuda, cuda:N): {e}") from e
-    if cfg.model == "recurrent" and load_weights:
-        from fer_ros.model.expression import load_model
-
-        path = cfg.weights or DEFAULT_MODEL
-        try:
-            load_model(path, device="cpu")
-        except FileNotFoundError as e:
-            raise ValueError(f"weights: no model file at {path}") from e
-        except (OSError, ValueError, KeyError, RuntimeError) as e:
-            raise ValueError(f"weights: {e}") from e
-
-
-# -- messages: fields from messages.py (shared with the bag runner), rclpy objects here ----------------
-def _time(d) -> Time:
-    return Time(sec=int(d["sec"]), nanosec=int(d["nanosec"]))
-
-
-def frame_message(result: FrameResult, header, ids: FaceIdTable) -> FrameExpressions:
-    """The image's header (kept as it came) + messages.frame_fields."""
-    d = frame_fields(result, header_fields({"sec": 0, "nanosec": 0}, ""), ids)
-    return FrameExpressions(header=header, class_names=d["class_names"],
-                            faces=[FaceExpression(**face) for face in d["faces"]])
-
-
-def interval_message(ev: IntervalEvent, header, ids: FaceIdTable, stamps: StampBook) -> ExpressionInterval:
-    """The triggering image's header + messages.interval_fields (exact onset/apex/offset stamps)."""
-    d = interval_fields(ev, header_fields({"sec": 0, "nanosec": 0}, ""), stamps, ids)
-    d.pop("header")
-    for key in ("onset", "apex", "offset"):
-        d[key] = _time(d[key])
-    return ExpressionInterval(header=header, **d)
-
-
-def engine_stamp(stamps: StampBook, stamp) -> float | None:
-    """Float seconds for the engine (recorded in ``stamps``); None for an unstamped image (zero
-    stamp), for which the engine counts frames at ``default_fps``."""
-    if stamp.sec == 0 and stamp.nanosec == 0:
-        return None
-    return stamps.add(stamp.sec, stamp.nanosec)
-
-
-# -- the node ---------------------------------------------------------------------------------
-@dataclass
-class Camera:
-    topic: str
-    engine: Engine
-    ids: FaceIdTable
-    stamps: StampBook = field(default_factory=StampBook)
-    pending: tuple | None = None  # (message, monotonic receive time): the newest unprocessed frame
-    last_header: object = None
-    # counters (guarded by the node's lock)
-    received: int = 0
-    lost: int = 0  # gaps in the publisher's sequence numbers: frames that never reached the node
-    last_seq: int | None = None
-    dropped: int = 0
-    processed: int = 0
-    bad: int = 0
-    errors: int = 0
-    latency: deque = field(default_factory=lambda: deque(maxlen=1000))  # s, receive -> published
-    busy: deque = field(default_factory=lambda: deque(maxlen=1000))  # s, decode + engine
-    age: deque = field(default_factory=lambda: deque(maxlen=1000))  # s, image stamp -> published (ROS clock)
-    faces: int = 0
-    last_counts: tuple = (0, 0, 0, 0, 0, 0)
-    warned: dict = field(default_factory=dict)  # warning kind -> (last monotonic time, suppressed count)
+STOP_TIMEOUT = 30.0  # s to wait for the worker's frame in hand (a frame takes well under 1 s)
+ACK_TIMEOUT = 1.0  # s for reliable subscribers to acknowledge the closing events
+SILENCE_CHECK = 0.25  # s between two looks for silent cameras: they close within 0.25 s of the timeout
+WARMUP_SIDE = 64  # px: a blank frame through each engine at configure loads MediaPipe's graphs
+OK, FAILURE = TransitionCallbackReturn.SUCCESS, TransitionCallbackReturn.FAILURE
 
 
 class _RosLogHandler(logging.Handler):
-    """The engine's Python log records (e.g. 'stamp went backwards') into the node's ROS log."""
+    """The engine's Python log records into the node's ROS log."""
 
     def __init__(self, logger):
         super().__init__(logging.INFO)
@@ -230,350 +96,361 @@ class _RosLogHandler(logging.Handler):
             pass
 
 
-class FerNode(Node):
-    def __init__(self, **kwargs):
+def reason_of(e: BaseException) -> str:
+    """One line for a start-up failure: a ValueError's own words name the parameter."""
+    return str(e) if isinstance(e, ValueError) else f"{type(e).__name__}: {e}"
+
+
+class FerNode(LifecycleNode):
+    def __init__(self, managed: bool = False, **kwargs):
         super().__init__(NODE_NAME, **kwargs)
-        self._lock = threading.Condition()
-        self._stop = False
-        self._pending_cfg: EngineConfig | None = None
-        self._log_handler = _RosLogHandler(self.get_logger())
-        logging.getLogger("fer_ros").addHandler(self._log_handler)
-        logging.getLogger("fer_ros").setLevel(logging.INFO)
-        logging.getLogger("fer_ros").propagate = False
-
-        for name, default in engine_defaults().items():
-            desc, extra = ENGINE_PARAMS[name]
-            self.declare_parameter(name, default, ParameterDescriptor(description=desc, **extra))
-        for name, (default, desc, extra) in NODE_PARAMS.items():
-            self.declare_parameter(name, default, ParameterDescriptor(description=desc, **extra))
-
-        # A typo in the YAML or on the command line must not pass silently (rclpy ignores
-        # overrides of undeclared parameters): refuse names this node does not have.
-        unknown = sorted(n for n in getattr(self, "_parameter_overrides", {})
-                         if not self.has_parameter(n) and not n.startswith("qos_overrides."))
-        if unknown:
-            raise ValueError(f"unknown parameter(s): {', '.join(unknown)}")
-        self.cfg = EngineConfig.from_params(self._engine_params())  # ValueError names the bad one
-        check_buildable(self.cfg)
-        topics = list(self.get_parameter("image_topics").value or [])
-        if not topics or any(not t for t in topics):
-            raise ValueError(f"image_topics must name at least one topic, got {topics}")
-        qos_name = self.get_parameter("image_qos").value
-        if qos_name not in IMAGE_QOS:
-            raise ValueError(f"image_qos must be one of {IMAGE_QOS}, got {qos_name!r}")
-        compressed = bool(self.get_parameter("compressed").value)
-
-        self._ids = FaceIds()
+        self.managed = managed
+        self.lock = threading.Condition()
+        self.log = self.get_logger()
+        declare_all(self)  # ValueError naming the parameter: main() exits 2
+        self.settings = NodeSettings(**settings_values(self))  # checked at configure
+        self.cfg: EngineConfig | None = None
+        self.ids = itertools.count(1)  # face ids: node-wide, never reused while the node runs
         self.cameras: list[Camera] = []
-        for topic in topics:
-            engine = Engine(copy.deepcopy(self.cfg))
-            self.cameras.append(Camera(topic, engine, self._ids.table()))
-        self.device = str(self.cameras[0].engine.device)
-
-        self.pub_frames = self.create_publisher(FrameExpressions, "~/expressions", 10)
-        self.pub_intervals = self.create_publisher(
-            ExpressionInterval, "~/intervals",
-            QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST))
-        self.pub_diag = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-
-        qos = (qos_profile_sensor_data if qos_name == "sensor_data" else
-               QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST))
-        self._decode = compressed_to_bgr if compressed else image_to_bgr
-        self._subs = []
-        for cam in self.cameras:
-            name = f"{cam.topic.rstrip('/')}/compressed" if compressed else cam.topic
-            sub = self.create_subscription(CompressedImage if compressed else Image, name,
-                                           lambda msg, info, cam=cam: self._on_image(cam, msg, info), qos)
-            cam.topic = sub.topic_name  # fully resolved: what /diagnostics names
-            self._subs.append(sub)
-
+        self.hri: HriFaces | None = None
+        self.hri_prefix = ""
+        self.keep_features = False
+        self.models: Models | None = None  # every engine's networks: all faces of all cameras in one batch
+        self.device = self.model = ""
+        self.start_error = ""
+        self.decode = image_to_bgr
+        self._pending_cfg: EngineConfig | None = None
+        self._outputs: dict[str, Outputs] = {}
+        self._hri_input: HriInput | None = None
+        self._timers: list = []
+        self._configured = self._active = False
+        self._throttle = Throttle()
+        self.worker = Worker(self)
+        self.input_group = MutuallyExclusiveCallbackGroup()
+        self.timer_group = MutuallyExclusiveCallbackGroup()
         self._steady = Clock(clock_type=ClockType.STEADY_TIME)
-        self._diag_last = time.monotonic()
-        self._diag_timer = self.create_timer(self.get_parameter("diagnostics_period").value, self._publish_diagnostics,
-                                             clock=self._steady)
+        self._log_handler = _RosLogHandler(self.log)
+        ours = logging.getLogger("fer_ros")
+        ours.addHandler(self._log_handler)
+        ours.setLevel(logging.INFO)
+        ours.propagate = False
+        self.pub_diag = publisher(self, DiagnosticArray, "/diagnostics", 10)
+        self.add_pre_set_parameters_callback(lambda params: coerce_request(self, params))
         self.add_on_set_parameters_callback(self._validate_parameters)
         self.add_post_set_parameters_callback(self._parameters_set)
 
-        self._worker = threading.Thread(target=self._work, name="fer_worker", daemon=True)
-        self._worker.start()
-        self.get_logger().info(
-            f"fer_node ready: model {self.cameras[0].engine.model_name} on {self.device}; "
-            f"{'compressed ' if compressed else ''}images from {', '.join(s.topic_name for s in self._subs)} "
-            f"({qos_name} QoS); publishing {self.pub_frames.topic_name}, {self.pub_intervals.topic_name}, /diagnostics")
+    # -- what the worker and the input side share ---------------------------------------------------
+    def config_waiting(self) -> bool:
+        return self._pending_cfg is not None
+
+    def take_config(self) -> EngineConfig | None:
+        cfg, self._pending_cfg = self._pending_cfg, None
+        return cfg
+
+    def new_engine(self, cfg: EngineConfig, models: Models | None = None) -> Engine:
+        """An engine on the node's shared networks (or ``models``), with node-wide face ids."""
+        return Engine(copy.deepcopy(cfg), ids=self.ids, keep_features=self.keep_features, models=models or self.models)
+
+    def set_model(self, engine: Engine) -> None:
+        with self.lock:
+            self.device, self.model = str(engine.device), engine.model_name
+
+    def warn(self, cam: Camera, kind: str, text: str, error: bool = False) -> None:
+        line = cam.throttle(kind, text)
+        if line is not None:
+            (self.log.error if error else self.log.warning)(line)
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def on_configure(self, state) -> TransitionCallbackReturn:
+        try:
+            self._configure()
+        except Exception as e:  # a bad parameter, missing weights, no CUDA: one line naming it
+            self.start_error = reason_of(e)
+            if self.managed:
+                self.log.error(f"configure failed: {self.start_error}")
+            self._cleanup()
+            return FAILURE
+        self.start_error = ""
+        return OK
+
+    def _configure(self) -> None:
+        settings = read_settings(self)  # ValueError names the parameter
+        cfg = read_engine_config(self)
+        check_buildable(cfg)
+        self.settings, self.cfg = settings, cfg
+        self.keep_features = settings.ros4hri and settings.ros4hri_aligned
+        self.decode = compressed_to_bgr if settings.compressed else image_to_bgr
+        if settings.ros4hri or settings.input_mode == "ros4hri":
+            self.hri_prefix = settings.ros4hri_id_prefix or random_prefix()
+            self.hri = HriFaces(self, aligned=self.keep_features, tracked=settings.input_mode == "images")
+        self.models = Models(cfg)
+        if settings.input_mode == "images":
+            topics = [self.resolve_topic_name(t) for t in settings.image_topics]
+            spaces = settings.output_namespaces or [output_namespace(t, self.get_name()) for t in topics]
+            spaces = [self.resolve_topic_name(s) if s else "" for s in spaces]
+            self._check_namespaces(topics, spaces, explicit=bool(settings.output_namespaces))
+            for topic, ns in zip(topics, spaces):
+                engine = self.new_engine(cfg)
+                self._warm_up(engine)
+                name = f"{topic.rstrip('/')}/compressed" if settings.compressed else topic  # what it subscribes to
+                self.cameras.append(Camera(name, engine, outputs=self._outputs_for(ns)))
+            self.set_model(self.cameras[0].engine)
+        else:  # the faces come and go: their engines are built by the worker (first one warmed here)
+            probe = self.new_engine(dataclasses.replace(cfg, aligned=True))
+            self._warm_up(probe)
+            self.worker.pool.append(probe)
+            self.set_model(probe)
+            self._hri_input = HriInput(self, self._outputs_for(self.get_fully_qualified_name()))
+        self._configured = True
+        what = ", ".join(c.topic for c in self.cameras) if self.cameras else "ROS4HRI faces"
+        outs = ", ".join(sorted(self._outputs))
+        self.log.info(
+            f"configured: model {self.model} on {self.device}; input {what}; outputs under {outs}"
+            + (
+                f"; ROS4HRI ids {self.hri_prefix}NNN"
+                if self.hri is not None and settings.input_mode == "images"
+                else ""
+            )
+        )
+
+    def _check_namespaces(self, topics, spaces, explicit: bool) -> None:
+        for i, ns in enumerate(spaces):
+            if not ns or ns == "/":
+                raise ValueError(f"output_namespaces: an empty namespace for {topics[i]}")
+        if not explicit and len(set(spaces)) < len(spaces):
+            clash = sorted({t for t, s in zip(topics, spaces) if spaces.count(s) > 1})
+            raise ValueError(
+                f"image_topics {', '.join(clash)} share the output namespace "
+                f"{[s for s in spaces if spaces.count(s) > 1][0]}: put each camera in its own namespace "
+                "(/cam_left/image_raw) or set output_namespaces"
+            )
+
+    def _outputs_for(self, ns: str) -> Outputs:
+        if ns not in self._outputs:
+            self._outputs[ns] = Outputs.create(self, ns, self.settings.intervals_depth)
+        return self._outputs[ns]
+
+    @staticmethod
+    def _warm_up(engine: Engine) -> None:
+        """A blank frame through the engine loads MediaPipe's graphs now, not at the first image."""
+        import numpy as np
+
+        engine.process(np.zeros((WARMUP_SIDE, WARMUP_SIDE, 3), np.uint8), None)
+        engine.reset()
+
+    def on_activate(self, state) -> TransitionCallbackReturn:
+        s = self.settings
+        if s.input_mode == "images":
+            qos = (
+                qos_profile_sensor_data
+                if s.image_qos == "sensor_data"
+                else QoSProfile(depth=5, reliability=ReliabilityPolicy.RELIABLE, history=HistoryPolicy.KEEP_LAST)
+            )
+            for cam in self.cameras:
+                cam.subscription = self.create_subscription(
+                    CompressedImage if s.compressed else Image,
+                    cam.topic,
+                    lambda msg, info, cam=cam: self.on_image(cam, msg, info),
+                    qos,
+                    callback_group=self.input_group,
+                )
+        else:
+            self._hri_input.activate()
+        self.worker.start()
+        self._start_timers()
+        self._active = True
+        subs = [c.subscription.topic_name for c in self.cameras if c.subscription is not None]
+        self.log.info(f"active: {'images from ' + ', '.join(subs) if subs else 'ROS4HRI aligned faces'}")
+        return super().on_activate(state)
+
+    def on_image(self, cam: Camera, msg, info=None) -> None:
+        with self.lock:
+            cam.on_message(msg, info)
+            self.lock.notify_all()
+
+    def _start_timers(self) -> None:
+        self._diag_last = time.monotonic()
+        self._timers = [
+            self.create_timer(
+                self.settings.diagnostics_period,
+                self._publish_diagnostics,
+                callback_group=self.timer_group,
+                clock=self._steady,
+            ),
+            self.create_timer(SILENCE_CHECK, self._check_silence, callback_group=self.timer_group, clock=self._steady),
+        ]
+
+    def _stop_timers(self) -> None:
+        for t in self._timers:
+            t.cancel()
+            self.destroy_timer(t)
+        self._timers = []
+
+    def on_deactivate(self, state) -> TransitionCallbackReturn:
+        self._deactivate()
+        return super().on_deactivate(state)
+
+    def _deactivate(self) -> None:
+        if not self._active:
+            return
+        self._active = False
+        self._stop_timers()
+        if self._hri_input is not None:
+            self._hri_input.deactivate()
+        with self.lock:  # the input group may still be adding a ROS4HRI face
+            cams = list(self.cameras)
+        for cam in cams:
+            if cam.subscription is not None:
+                self.destroy_subscription(cam.subscription)
+                cam.subscription = None
+        if not self.worker.stop(STOP_TIMEOUT):
+            self.log.error(f"the worker did not finish its frame within {STOP_TIMEOUT:.0f} s; open intervals stay open")
+            return
+        with self.lock:
+            for cam in self.cameras:
+                cam.pending = None
+        closed = self.worker.finish_all()  # the worker has ended: its state is ours now
+        if self._hri_input is not None:
+            self._hri_input.retire_all()
+        if closed:  # give the closing events a moment to reach reliable subscribers
+            from rclpy.duration import Duration
+
+            for out in self._outputs.values():
+                with contextlib.suppress(Exception):  # best effort: nobody may be listening
+                    out.intervals.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT))
+
+    def on_cleanup(self, state) -> TransitionCallbackReturn:
+        self._cleanup()
+        return super().on_cleanup(state)
+
+    def _cleanup(self) -> None:
+        """Free engines and publishers (the worker has stopped)."""
+        if self.worker.stop(STOP_TIMEOUT):  # never free MediaPipe under a frame in hand
+            for cam in self.cameras:
+                if cam.engine is not None:
+                    cam.engine.close()
+            self.worker.close_pool()
+        self.cameras = []
+        self.models = None
+        if self._hri_input is not None:
+            self._hri_input.close()
+            self._hri_input = None
+        if self.hri is not None:
+            self.hri.close()
+            self.hri = None
+        for out in self._outputs.values():
+            out.destroy(self)
+        self._outputs = {}
+        self._configured = False
+
+    def on_shutdown(self, state) -> TransitionCallbackReturn:
+        self._deactivate()
+        if self._configured:
+            self._cleanup()
+        return OK
+
+    def on_error(self, state) -> TransitionCallbackReturn:
+        self.log.error("a transition failed; cleaning up")
+        self._deactivate()
+        self._cleanup()
+        return OK
+
+    def destroy_node(self):
+        logging.getLogger("fer_ros").removeHandler(self._log_handler)
+        return super().destroy_node()
 
     # -- parameters --------------------------------------------------------------------------
-    def _engine_params(self, overrides: dict | None = None) -> dict:
-        params = {name: self.get_parameter(name).value for name in ENGINE_PARAMS}
-        params.update(overrides or {})
-        return params
+    def _apply_descriptor(self, parameter, descriptor=None, check_read_only=True) -> SetParametersResult:
+        """rclpy's type check says "Wrong parameter type, expected ..." without the name: add it, so every
+        refusal names its parameter. (rclpy's private hook, pinned by requirements-ros.txt; the tests
+        would show a change.)"""
+        result = super()._apply_descriptor(parameter, descriptor, check_read_only)
+        if not result.successful and parameter.name not in result.reason:
+            result.reason = f"parameter {parameter.name}: {result.reason}"
+        return result
 
     def _validate_parameters(self, params) -> SetParametersResult:
-        """Pre-commit check of a parameter change: the engine's own validation decides."""
-        changes = {p.name: p.value for p in params if p.name in ENGINE_PARAMS}
-        if not changes:
-            return SetParametersResult(successful=True)
+        """Pre-commit check: the engine's own validation, the node's ranges, and no start-up-only
+        parameter while configured. Nothing is loaded here (an executor thread)."""
+        engine = {p.name: p.value for p in params if p.name in ENGINE_PARAMS}
+        node = {p.name: p.value for p in params if p.name in NODE_PARAMS}
         try:
-            cfg = EngineConfig.from_params(self._engine_params(changes))
-            check_buildable(cfg, load_weights="model" in changes or "weights" in changes)
+            fixed = [n for n in node if NODE_PARAMS[n][2] == "configure"]
+            if fixed and self._configured:
+                raise ValueError(
+                    f"{', '.join(fixed)} is read at configure: deactivate and clean up the node first "
+                    "(plain mode: restart it)"
+                )
+            if engine:
+                cfg = read_engine_config(self, engine)
+                check_buildable(cfg, load_weights=False)
+            if node and not self._configured:  # the live ones' ranges are in their descriptors
+                NodeSettings(**{**settings_values(self), **node}).validate()
         except ValueError as e:
-            self.get_logger().warning(f"parameter change refused: {e}")
+            self.log.warning(f"parameter change refused: {e}")
             return SetParametersResult(successful=False, reason=str(e))
         return SetParametersResult(successful=True)
 
     def _parameters_set(self, params) -> None:
         names = {p.name for p in params}
-        if names & set(ENGINE_PARAMS):
-            cfg = EngineConfig.from_params(self._engine_params())
-            with self._lock:
+        if names & set(NODE_PARAMS):
+            live = {k: v for k, v in settings_values(self).items() if NODE_PARAMS[k][2] == "live"}
+            with self.lock:
+                for k, v in live.items():
+                    setattr(self.settings, k, v)
+            if "diagnostics_period" in names and self._active:
+                self._stop_timers()
+                self._start_timers()
+        if names & set(ENGINE_PARAMS) and self._configured:
+            cfg = read_engine_config(self)
+            with self.lock:
                 self._pending_cfg = cfg
-                self._lock.notify_all()
-        if "diagnostics_period" in names:
-            self._diag_timer.cancel()
-            self.destroy_timer(self._diag_timer)
-            self._diag_timer = self.create_timer(self.get_parameter("diagnostics_period").value,
-                                                 self._publish_diagnostics, clock=self._steady)
+                self.lock.notify_all()
 
-    def _apply_config(self, cfg: EngineConfig) -> None:
-        """Worker thread, between frames: new engines, or the new values in the running ones."""
-        old = self.cfg
-        if any(getattr(old, k) != getattr(cfg, k) for k in REBUILD):
-            try:
-                engines = [Engine(copy.deepcopy(cfg)) for _ in self.cameras]
-            except Exception as e:  # keep serving with the old engines rather than none
-                self.get_logger().error(f"could not build the engine for the new parameters, keeping the old "
-                                        f"one: {type(e).__name__}: {e}")
-                return
-            for cam, engine in zip(self.cameras, engines):
-                self._publish_events(cam, cam.engine.close(), cam.last_header)
-                cam.engine, cam.ids = engine, self._ids.table()
-            self.device = str(engines[0].device)
-            self.get_logger().info(f"engines rebuilt: model {engines[0].model_name} on {self.device}")
-        else:
+    # -- timers (timer group) -------------------------------------------------------------------
+    def _check_silence(self) -> None:
+        timeout = self.settings.silence_timeout
+        if timeout <= 0:
+            return
+        now = time.monotonic()
+        with self.lock:
             for cam in self.cameras:
-                e = cam.engine
-                for f in fields(EngineConfig):
-                    if f.name not in REBUILD and f.name != "spotter":
-                        setattr(e.cfg, f.name, getattr(cfg, f.name))
-                for f in fields(SpotterConfig):  # shared with the live spotters: applies at once
-                    setattr(e.cfg.spotter, f.name, getattr(cfg.spotter, f.name))
-                e.tracker.iou_threshold, e.tracker.lost_timeout = cfg.iou_threshold, cfg.lost_timeout
-            if cfg.cpu_threads != old.cpu_threads and self.device == "cpu":
-                import torch
+                if cam.last_frame is not None and now - cam.last_frame > timeout and cam.pending is None:
+                    cam.silence_due = True
+                    cam.last_frame = None  # once per silence: the next frame sets it again
+                    self.lock.notify_all()
 
-                torch.set_num_threads(cfg.cpu_threads)
-        self.cfg = cfg
-
-    # -- images in (executor thread) -----------------------------------------------------------
-    def _on_image(self, cam: Camera, msg, info=None) -> None:
-        now = time.monotonic()
-        seq = (info or {}).get("publication_sequence_number") if isinstance(info, dict) else None
-        with self._lock:
-            cam.received += 1
-            # Frames lost before the node saw them (best-effort loss, a full reader queue) show as
-            # gaps in the writer's sequence numbers. Exact with one publisher per topic; a number
-            # going down (a restarted or second publisher) restarts the count.
-            if seq:
-                if cam.last_seq is not None and seq > cam.last_seq + 1:
-                    cam.lost += seq - cam.last_seq - 1
-                cam.last_seq = seq
-            if cam.pending is not None:
-                cam.dropped += 1  # the worker never got to it: only the newest frame counts
-            cam.pending = (msg, now)
-            self._lock.notify_all()
-
-    # -- worker ----------------------------------------------------------------------------------
-    def _work(self) -> None:
-        turn = 0
-        while True:
-            with self._lock:
-                while not self._stop and self._pending_cfg is None and not any(c.pending for c in self.cameras):
-                    self._lock.wait(0.5)
-                if self._stop:
-                    return
-                cfg, self._pending_cfg = self._pending_cfg, None
-                cam = item = None
-                n = len(self.cameras)
-                for k in range(n):
-                    c = self.cameras[(turn + k) % n]
-                    if c.pending is not None:
-                        cam, item, c.pending = c, c.pending, None
-                        turn = (turn + k + 1) % n
-                        break
-            try:
-                if cfg is not None:
-                    self._apply_config(cfg)
-                if cam is not None:
-                    self._process(cam, *item)
-            except Exception as e:  # never let one frame take the node down
-                if cam is not None:
-                    with self._lock:
-                        cam.errors += 1
-                    self._warn(cam, "error", f"{cam.topic}: frame failed: {type(e).__name__}: {e}", error=True)
-                else:
-                    self.get_logger().error(f"worker: {type(e).__name__}: {e}")
-
-    def _process(self, cam: Camera, msg, received: float) -> None:
-        t0 = time.monotonic()
-        try:
-            bgr = self._decode(msg)
-        except BadFrame as e:
-            with self._lock:
-                cam.bad += 1
-            self._warn(cam, "bad", f"{cam.topic}: frame skipped: {e}")
-            return
-        header = msg.header
-        result = cam.engine.process(bgr, engine_stamp(cam.stamps, header.stamp))
-        busy = time.monotonic() - t0
-        if result.error:  # the engine refused the frame (it logged why); events (a reset) still go out
-            with self._lock:
-                cam.bad += 1
-            self._warn(cam, "bad", f"{cam.topic}: frame skipped: {result.error}")
-            self._publish_events(cam, result.events, header)
-            return
-        self.pub_frames.publish(frame_message(result, header, cam.ids))
-        self._publish_events(cam, result.events, header)
-        cam.ids.keep_only(cam.engine.tracker.tracks)
-        cam.last_header = header
-        done = time.monotonic()
-        now = self.get_clock().now().nanoseconds
-        stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
-        with self._lock:
-            cam.processed += 1
-            cam.faces = len(result.faces)
-            cam.latency.append(done - received)
-            cam.busy.append(busy)
-            if now > 0 and stamp_ns > 0:
-                cam.age.append((now - stamp_ns) * 1e-9)
-
-    def _publish_events(self, cam: Camera, events, header) -> None:
-        if header is None:
-            header = Image().header
-        for ev in events:
-            self.pub_intervals.publish(interval_message(ev, header, cam.ids, cam.stamps))
-
-    def _warn(self, cam: Camera, kind: str, text: str, error: bool = False) -> None:
-        """At most one log line per kind and camera every WARN_PERIOD seconds, with a count of the rest."""
-        now = time.monotonic()
-        last, suppressed = cam.warned.get(kind, (-math.inf, 0))
-        if now - last < WARN_PERIOD:
-            cam.warned[kind] = (last, suppressed + 1)
-            return
-        if suppressed:
-            text += f" ({suppressed} more like it not logged in the last {WARN_PERIOD:.0f} s)"
-        (self.get_logger().error if error else self.get_logger().warning)(text)
-        cam.warned[kind] = (now, 0)
-
-    # -- diagnostics (executor thread) ---------------------------------------------------------
     def _publish_diagnostics(self) -> None:
         now = time.monotonic()
         dt = max(now - self._diag_last, 1e-6)
         self._diag_last = now
         arr = DiagnosticArray()
         arr.header.stamp = self.get_clock().now().to_msg()
-        model = self.cameras[0].engine.model_name
-        for cam in self.cameras:
-            with self._lock:
-                counts = (cam.received, cam.processed, cam.dropped, cam.bad, cam.errors, cam.lost)
-                d_in, d_done, d_drop, d_bad, d_err, d_lost = (a - b for a, b in zip(counts, cam.last_counts))
-                cam.last_counts = counts
-                lat, busy, age = list(cam.latency), list(cam.busy), list(cam.age)
+        with self.lock:
+            device, model = self.device, self.model
+            limits = Limits(self.settings.diagnostics_rate_fall, self.settings.diagnostics_max_dropped)
+            windows = []
+            for cam in self.cameras:
+                counts = cam.counts.copy()
+                deltas = counts.minus(cam.reported)
+                cam.reported = counts
+                windows.append(
+                    Window(
+                        cam.topic,
+                        counts,
+                        deltas,
+                        dt,
+                        list(cam.latency),
+                        list(cam.busy),
+                        list(cam.age),
+                        cam.faces,
+                        cam.usual_rate,
+                    )
+                )
+                cam.usual_rate = updated_rate(cam.usual_rate, deltas.received / dt)
                 cam.latency.clear()
                 cam.busy.clear()
                 cam.age.clear()
-                faces = cam.faces
-            level, message = DiagnosticStatus.OK, (f"{d_in / dt:.1f} Hz in, {d_done / dt:.1f} Hz processed, "
-                                                   f"{d_drop} dropped, {d_lost} lost in transport")
-            if d_err:
-                level, message = DiagnosticStatus.ERROR, f"{d_err} frame(s) failed in the engine; " + message
-            elif d_bad:
-                level, message = DiagnosticStatus.WARN, f"{d_bad} bad frame(s) skipped; " + message
-            elif d_in == 0:
-                level, message = DiagnosticStatus.WARN, "no images received"
-
-            def ms(values, q=None):
-                if not values:
-                    return "nan"
-                v = sorted(values)
-                x = sum(v) / len(v) if q is None else v[min(len(v) - 1, int(q * len(v)))]
-                return f"{1000 * x:.1f}"
-
-            values = {
-                "topic": cam.topic, "device": self.device, "model": model,
-                "input_rate_hz": f"{d_in / dt:.2f}", "processing_rate_hz": f"{d_done / dt:.2f}",
-                "latency_ms_mean": ms(lat), "latency_ms_p95": ms(lat, 0.95), "latency_ms_max": ms(lat, 1.0),
-                "processing_ms_mean": ms(busy), "stamp_age_ms_mean": ms(age),
-                "frames_received": str(counts[0]), "frames_processed": str(counts[1]),
-                "frames_dropped": str(counts[2]), "frames_bad": str(counts[3]), "frames_failed": str(counts[4]),
-                "frames_lost_in_transport": str(counts[5]),
-                "faces": str(faces), "period_s": f"{dt:.3f}",
-            }
-            arr.status.append(DiagnosticStatus(
-                level=level, name=f"{self.get_name()}: {cam.topic}", message=message,
-                hardware_id=self.device, values=[KeyValue(key=k, value=v) for k, v in values.items()]))
+        for w in windows:
+            arr.status.append(camera_status(f"{self.get_name()}: {w.topic}", w, device, model, limits))
         self.pub_diag.publish(arr)
-
-    # -- shutdown --------------------------------------------------------------------------------
-    def stop(self, timeout: float = 10.0) -> None:
-        """Stop the worker (it finishes the frame in hand), then close open intervals ("ended")."""
-        with self._lock:
-            self._stop = True
-            self._lock.notify_all()
-        if self._worker.is_alive():
-            self._worker.join(timeout)
-        closed = 0
-        for cam in self.cameras:
-            try:
-                events = cam.engine.close()
-                self._publish_events(cam, events, cam.last_header)
-                closed += len(events)
-            except Exception:  # the context may already be gone; nothing to report to
-                pass
-            if not self._worker.is_alive():  # never free MediaPipe under a frame in hand
-                cam.engine.release()
-        if closed:  # give the "ended" events a moment to reach reliable subscribers before we exit
-            try:
-                from rclpy.duration import Duration
-
-                self.pub_intervals.wait_for_all_acked(Duration(seconds=1.0))
-            except Exception:
-                pass
-        logging.getLogger("fer_ros").removeHandler(self._log_handler)
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv if argv is None else argv
-    # Our own SIGINT/SIGTERM handling: stop spinning, then stop the worker while the context
-    # is still up (rclpy's handlers would shut the context down under the worker's feet).
-    rclpy.init(args=argv, signal_handler_options=SignalHandlerOptions.NO)
-    stop = threading.Event()
-
-    def on_signal(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    logger = rclpy.logging.get_logger(NODE_NAME)
-    try:
-        node = FerNode()
-    except Exception as e:  # a bad parameter, missing weights, no CUDA: one clear line, no traceback
-        logger.fatal(f"cannot start: {type(e).__name__}: {e}" if not isinstance(e, ValueError)
-                     else f"cannot start: {e}")
-        rclpy.try_shutdown()
-        return 2
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    try:
-        while not stop.is_set() and rclpy.ok():
-            executor.spin_once(timeout_sec=0.1)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.stop()
-        executor.shutdown(timeout_sec=1.0)
-        node.destroy_node()
-        rclpy.try_shutdown()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -30,14 +30,15 @@ Splits are by subject (person), never by sequence: ``subject_split``,
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import numpy as np
 
 from fer_ros.learn.datasets import casme2, casme2lv, ckplus, mmi, oulu, samm, segments
 
-from .common import OTHER, LabelledVideo, VideoList, reader_options, validate
+from .common import OTHER, LabelledVideo, VideoList, validate
+from .files import reader_options
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,38 @@ READERS: dict[str, Callable[..., VideoList]] = {
     "casme2lv": casme2lv.read,
     "segments": segments.read,
 }
-ALIASES = {"ck": "ckplus", "oulucasia": "oulu", "casmeii": "casme2", "cas(me)2": "casme2lv",
-           "casme2long": "casme2lv", "casme2longvideos": "casme2lv", "casmesq": "casme2lv"}
-TITLES = {"ckplus": "CK+", "oulu": "Oulu-CASIA", "mmi": "MMI", "casme2": "CASME II", "samm": "SAMM",
-          "casme2lv": "CAS(ME)^2 long videos", "segments": "videos labelled by frame segments (CSV)"}
+ALIASES = {
+    "ck": "ckplus",
+    "oulucasia": "oulu",
+    "casmeii": "casme2",
+    "cas(me)2": "casme2lv",
+    "casme2long": "casme2lv",
+    "casme2longvideos": "casme2lv",
+    "casmesq": "casme2lv",
+}
+TITLES = {
+    "ckplus": "CK+",
+    "oulu": "Oulu-CASIA",
+    "mmi": "MMI",
+    "casme2": "CASME II",
+    "samm": "SAMM",
+    "casme2lv": "CAS(ME)^2 long videos",
+    "segments": "videos labelled by frame segments (CSV)",
+}
 
-__all__ = ["READERS", "TITLES", "OTHER", "LabelledVideo", "VideoList", "load_dataset", "validate",
-           "subject_split", "leave_one_subject_out", "subject_folds", "subjects_of"]
+__all__ = [
+    "READERS",
+    "TITLES",
+    "OTHER",
+    "LabelledVideo",
+    "VideoList",
+    "load_dataset",
+    "validate",
+    "subject_split",
+    "leave_one_subject_out",
+    "subject_folds",
+    "subjects_of",
+]
 
 
 def load_dataset(name: str, root, **options) -> VideoList:
@@ -80,6 +106,7 @@ def load_dataset(name: str, root, **options) -> VideoList:
 
 
 # ----------------------------------------------------------------------------- splits
+
 
 def _key(v: LabelledVideo) -> str:
     return f"{v.dataset}:{v.subject}"

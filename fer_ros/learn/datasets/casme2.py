@@ -30,15 +30,11 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-from .common import (
+from .common import LabelledVideo, LabelMapper, Span, VideoList, dense_labels
+from .files import (
     TABLE_EXTS,
-    LabelledVideo,
-    LabelMapper,
-    Span,
-    VideoList,
     check_root,
     child,
-    dense_labels,
     find_dirs_with_children,
     find_files,
     find_header,
@@ -52,8 +48,7 @@ from .common import (
 
 NAME = "casme2"
 FPS = 200.0
-EXPECTED = ("CASME2_RAW_selected/sub01/EP02_01f/img*.jpg (or Cropped/...) and "
-            "CASME2-coding-*.xlsx")
+EXPECTED = "CASME2_RAW_selected/sub01/EP02_01f/img*.jpg (or Cropped/...) and CASME2-coding-*.xlsx"
 COLUMNS = {
     "subject": ("Subject", "Sub"),
     "filename": ("Filename", "File name", "Folder"),
@@ -65,8 +60,9 @@ COLUMNS = {
 }
 
 
-def frames_root(root: Path, aligned: bool, subject_pattern: str, dataset: str, expected: str,
-                clips: list[tuple[str, str]] = ()) -> Path:
+def frames_root(
+    root: Path, aligned: bool, subject_pattern: str, dataset: str, expected: str, clips: list[tuple[str, str]] = ()
+) -> Path:
     """The folder holding the per-subject folders (raw frames or crops).
 
     Among candidates (any folder up to three levels down with children matching
@@ -77,14 +73,16 @@ def frames_root(root: Path, aligned: bool, subject_pattern: str, dataset: str, e
     pick = [p for p in found if ("crop" in rel[p]) == aligned]
     if not pick:
         kind = "aligned-crop (a path naming 'crop')" if aligned else "raw frame"
-        raise ValueError(f"{root} does not look like {dataset}: no {kind} folder of subject folders "
-                         f"(expected {expected})")
+        raise ValueError(
+            f"{root} does not look like {dataset}: no {kind} folder of subject folders (expected {expected})"
+        )
     pick.sort(key=lambda p: ("selected" not in rel[p], len(p.parts), str(p)))
     hits = [sum((p / s / c).is_dir() for s, c in clips) for p in pick]
     best = pick[hits.index(max(hits))]
     if clips and max(hits) == 0:
-        raise ValueError(f"{root}: none of the {len(clips)} clips in the coding sheet is a folder under "
-                         f"{best} (expected {expected})")
+        raise ValueError(
+            f"{root}: none of the {len(clips)} clips in the coding sheet is a folder under {best} (expected {expected})"
+        )
     return best
 
 
@@ -94,28 +92,41 @@ def annotation_file(root: Path, annotations, match, dataset: str, expected: str)
         if not path.is_file():
             raise ValueError(f"{path}: annotation file not found")
         return path
-    files = [p for p in find_files(root, lambda n: Path(n).suffix.lower() in TABLE_EXTS and match(n))
-             if not p.name.startswith(("~$", "."))]
+    files = [
+        p
+        for p in find_files(root, lambda n: Path(n).suffix.lower() in TABLE_EXTS and match(n))
+        if not p.name.startswith(("~$", "."))
+    ]
     if not files:
-        raise ValueError(f"{root} does not look like {dataset}: no coding spreadsheet found "
-                         f"(expected {expected}; or pass annotations=PATH)")
+        raise ValueError(
+            f"{root} does not look like {dataset}: no coding spreadsheet found "
+            f"(expected {expected}; or pass annotations=PATH)"
+        )
     return files[0]
 
 
-def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: dict | None = None,
-         annotations=None, fps: float = FPS) -> VideoList:
+def read(
+    root,
+    aligned: bool = False,
+    keep_others: bool = False,
+    emotion_map: dict | None = None,
+    annotations=None,
+    fps: float = FPS,
+) -> VideoList:
     root = check_root(root, "CASME II", EXPECTED)
-    sheet = annotation_file(root, annotations, lambda n: "coding" in n.lower(),
-                            "CASME II", EXPECTED)
+    sheet = annotation_file(root, annotations, lambda n: "coding" in n.lower(), "CASME II", EXPECTED)
     rows = read_table(sheet)
     head = find_header(rows, COLUMNS, optional=("aus",))
     if head is None:
-        raise ValueError(f"{sheet}: no header row with Subject, Filename, OnsetFrame, ApexFrame, "
-                         f"OffsetFrame and Estimated Emotion")
+        raise ValueError(
+            f"{sheet}: no header row with Subject, Filename, OnsetFrame, ApexFrame, OffsetFrame and Estimated Emotion"
+        )
     r0, col = head
-    coded = coded_rows(rows[r0 + 1:], col,
-                       lambda subject, clip: (f"sub{int(subject):02d}" if subject.isdigit() else subject)
-                       if subject else None)
+    coded = coded_rows(
+        rows[r0 + 1 :],
+        col,
+        lambda subject, clip: (f"sub{int(subject):02d}" if subject.isdigit() else subject) if subject else None,
+    )
     if not coded:
         raise ValueError(f"{sheet}: no coded clip found")
     frames_dir = frames_root(root, aligned, r"sub\d+", "CASME II", EXPECTED, [(s, c) for s, c, _ in coded])
@@ -150,8 +161,9 @@ def coded_rows(rows, col, folder_of) -> list[tuple[str, str, list]]:
     return out
 
 
-def coded_clip(dataset, subj, clip, folder, row, col, mapper, skipped: Counter, remarks: Counter,
-               fps, aligned) -> LabelledVideo | None:
+def coded_clip(
+    dataset, subj, clip, folder, row, col, mapper, skipped: Counter, remarks: Counter, fps, aligned
+) -> LabelledVideo | None:
     """One spreadsheet-coded clip (CASME II / SAMM layout) as a video; None (counted) when skipped."""
     raw = text(row[col["emotion"]])
     cls = mapper(raw, skipped)
@@ -164,10 +176,20 @@ def coded_clip(dataset, subj, clip, folder, row, col, mapper, skipped: Counter, 
     span, notes = clip_span(row, col, numbers, cls)
     remarks.update(notes)
     label, inten, phase, intervals = dense_labels(len(frames), [span])
-    return LabelledVideo(dataset, f"{subj}/{clip}", subj, float(fps), label, inten, phase, intervals,
-                         aligned=aligned, frame_paths=frames, frame_numbers=numbers,
-                         meta={"emotion": raw, "aus": text(row[col["aus"]]) if "aus" in col else "",
-                               "notes": notes})
+    return LabelledVideo(
+        dataset,
+        f"{subj}/{clip}",
+        subj,
+        float(fps),
+        label,
+        inten,
+        phase,
+        intervals,
+        aligned=aligned,
+        frame_paths=frames,
+        frame_numbers=numbers,
+        meta={"emotion": raw, "aus": text(row[col["aus"]]) if "aus" in col else "", "notes": notes},
+    )
 
 
 def clip_span(row, col, numbers, cls) -> tuple[Span, list[str]]:

@@ -53,15 +53,11 @@ from pathlib import Path
 import numpy as np
 
 from .casme2 import annotation_file
-from .common import (
+from .common import LabelledVideo, LabelMapper, Span, VideoList, dense_labels
+from .files import (
     IMAGE_EXTS,
     VIDEO_EXTS,
-    LabelledVideo,
-    LabelMapper,
-    Span,
-    VideoList,
     check_root,
-    dense_labels,
     find_dirs_with_children,
     find_header,
     norm,
@@ -77,8 +73,7 @@ from .common import (
 NAME = "casme2lv"
 FPS = 30.0
 EXPECTED = "rawvideo/s15/15_0101*.avi (or rawpic/, cropped/) and CAS(ME)^2code_final.xlsx"
-POSITIONAL = {"participant": 0, "clip": 1, "onset": 2, "apex": 3, "offset": 4, "aus": 5,
-              "emotion": 6, "type": 7}
+POSITIONAL = {"participant": 0, "clip": 1, "onset": 2, "apex": 3, "offset": 4, "aus": 5, "emotion": 6, "type": 7}
 COLUMNS = {
     "participant": ("participant", "subject", "sub"),
     "clip": ("video name & expression number", "video name code", "clip name", "video name", "filename"),
@@ -137,30 +132,39 @@ def _sources(root: Path, aligned: bool) -> dict[tuple[int, str], Path]:
         for subj in sorted(p for p in top.iterdir() if p.is_dir() and re.fullmatch(r"s\d+", p.name, re.I)):
             for entry in sorted(subj.iterdir()):
                 m = ENTRY.match(entry.name)
-                ok = (entry.is_file() and entry.suffix.lower() in VIDEO_EXTS) or \
-                     (entry.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in entry.iterdir()))
+                ok = (entry.is_file() and entry.suffix.lower() in VIDEO_EXTS) or (
+                    entry.is_dir() and any(p.suffix.lower() in IMAGE_EXTS for p in entry.iterdir())
+                )
                 if m and ok:
                     out.setdefault((int(m.group(1)), m.group(2)), entry)
         if out:
             return out
     kind = "aligned-crop (cropped/)" if aligned else "rawvideo/ (or rawpic/)"
-    raise ValueError(f"{root} does not look like CAS(ME)^2: no {kind} folder of s<NN>/<NN>_<code>* "
-                     f"videos (expected {EXPECTED})")
+    raise ValueError(
+        f"{root} does not look like CAS(ME)^2: no {kind} folder of s<NN>/<NN>_<code>* videos (expected {EXPECTED})"
+    )
 
 
-def read(root, aligned: bool = False, keep_others: bool = True, emotion_map: dict | None = None,
-         annotations=None, include_unannotated: bool = True, fps: float = FPS) -> VideoList:
+def read(
+    root,
+    aligned: bool = False,
+    keep_others: bool = True,
+    emotion_map: dict | None = None,
+    annotations=None,
+    include_unannotated: bool = True,
+    fps: float = FPS,
+) -> VideoList:
     root = check_root(root, "CAS(ME)^2", EXPECTED)
-    sheet_file = annotation_file(root, annotations,
-                                 lambda n: n.lower().startswith("cas(me)") and "code" in n.lower(),
-                                 "CAS(ME)^2", EXPECTED)
+    sheet_file = annotation_file(
+        root, annotations, lambda n: n.lower().startswith("cas(me)") and "code" in n.lower(), "CAS(ME)^2", EXPECTED
+    )
     names = sheet_names(sheet_file)
     main = next((n for n in names if any(k in norm(n) for k in ("codefinal", "casfecode", "casmecode"))), 0)
     rows = read_table(sheet_file, main)
     head = find_header(rows, COLUMNS, optional=("aus", "emotion", "type"), search=5)
     if head is not None:
         r0, col = head
-        rows = rows[r0 + 1:]
+        rows = rows[r0 + 1 :]
     else:
         col = POSITIONAL
     subjects, codes = _naming(sheet_file, names)
@@ -186,8 +190,10 @@ def read(root, aligned: bool = False, keep_others: bool = True, emotion_map: dic
             continue
         coded[(num, code)].append(row)
     if n_rows and not coded:
-        raise ValueError(f"{sheet_file}: none of its {n_rows} coded intervals matches a video under "
-                         f"{root} (check the 'naming rule1/2' sheets and s<NN>/<NN>_<code>* names)")
+        raise ValueError(
+            f"{sheet_file}: none of its {n_rows} coded intervals matches a video under "
+            f"{root} (check the 'naming rule1/2' sheets and s<NN>/<NN>_<code>* names)"
+        )
     out = []
     for key, src in sorted(sources.items()):
         rows_k = coded.get(key, [])
@@ -217,12 +223,23 @@ def read(root, aligned: bool = False, keep_others: bool = True, emotion_map: dic
         if len(intervals) < len(spans):
             notes["coded interval outside the video"] += len(spans) - len(intervals)
         subject = f"s{key[0]:02d}"
-        out.append(LabelledVideo(NAME, f"{subject}/{src.stem if src.is_file() else src.name}", subject,
-                                 float(fps), label, inten, phase, intervals, aligned=aligned,
-                                 frame_paths=frames, video_path=src if frames is None else None,
-                                 frame_numbers=numbers,
-                                 meta={"code": key[1], "emotions": raws,
-                                       "clips": [text(r[col["clip"]]) for r in rows_k]}))
+        out.append(
+            LabelledVideo(
+                NAME,
+                f"{subject}/{src.stem if src.is_file() else src.name}",
+                subject,
+                float(fps),
+                label,
+                inten,
+                phase,
+                intervals,
+                aligned=aligned,
+                frame_paths=frames,
+                video_path=src if frames is None else None,
+                frame_numbers=numbers,
+                meta={"code": key[1], "emotions": raws, "clips": [text(r[col["clip"]]) for r in rows_k]},
+            )
+        )
     if not out:
         raise ValueError(f"{root}: no CAS(ME)^2 video could be read (expected {EXPECTED})")
     return VideoList(out, NAME, str(root), skipped, notes)

@@ -28,41 +28,29 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .common import (
-    LabelledVideo,
-    LabelMapper,
-    VideoList,
-    check_root,
-    dense_labels,
-    find_dir,
-    number_in,
-    posed_spans,
-    position,
-    sorted_images,
-)
+from .common import LabelledVideo, LabelMapper, VideoList, dense_labels, posed_spans
+from .files import check_root, find_dir, number_in, position, sorted_images
 
 NAME = "ckplus"
 FPS = 30.0
-CODES = {0: "neutral", 1: "anger", 2: "contempt", 3: "disgust", 4: "fear", 5: "happy",
-         6: "sadness", 7: "surprise"}
-EXPECTED = ("cohn-kanade-images/S005/001/*.png and Emotion/S005/001/*_emotion.txt")
+CODES = {0: "neutral", 1: "anger", 2: "contempt", 3: "disgust", 4: "fear", 5: "happy", 6: "sadness", 7: "surprise"}
+EXPECTED = "cohn-kanade-images/S005/001/*.png and Emotion/S005/001/*_emotion.txt"
 
 
-def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: dict | None = None,
-         fps: float = FPS) -> VideoList:
+def read(
+    root, aligned: bool = False, keep_others: bool = False, emotion_map: dict | None = None, fps: float = FPS
+) -> VideoList:
     root = check_root(root, "CK+", EXPECTED)
     if aligned:
         raise ValueError(f"{root}: CK+ ships no aligned face crops; run without aligned")
     images = find_dir(root, ["cohn-kanade-images"])
     if images is None:
-        raise ValueError(f"{root} does not look like CK+: no cohn-kanade-images folder "
-                         f"(expected {EXPECTED})")
+        raise ValueError(f"{root} does not look like CK+: no cohn-kanade-images folder (expected {EXPECTED})")
     emotions = find_dir(root, ["Emotion", "Emotion_labels"])
     if emotions is not None and emotions.name.lower() == "emotion_labels":
         emotions = find_dir(emotions, ["Emotion"]) or emotions
     if emotions is None:
-        raise ValueError(f"{root} does not look like CK+: no Emotion label folder "
-                         f"(expected {EXPECTED})")
+        raise ValueError(f"{root} does not look like CK+: no Emotion label folder (expected {EXPECTED})")
     mapper = LabelMapper(keep_others, emotion_map)
     skipped: Counter = Counter()
     out = []
@@ -72,8 +60,11 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
             if len(frames) < 2:
                 skipped["too few frames"] += 1
                 continue
-            files = sorted((emotions / subj.name / seq.name).glob("*_emotion.txt")) \
-                if (emotions / subj.name / seq.name).is_dir() else []
+            files = (
+                sorted((emotions / subj.name / seq.name).glob("*_emotion.txt"))
+                if (emotions / subj.name / seq.name).is_dir()
+                else []
+            )
             if not files:
                 skipped["no emotion label"] += 1
                 continue
@@ -89,7 +80,20 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
             n = number_in(files[0].name.replace("_emotion", ""))
             apex = position(numbers, n) if n is not None else len(frames) - 1
             label, inten, phase, intervals = dense_labels(len(frames), posed_spans(len(frames), cls, apex))
-            out.append(LabelledVideo(NAME, f"{subj.name}/{seq.name}", subj.name, float(fps), label, inten,
-                                     phase, intervals, aligned=False, frame_paths=frames,
-                                     frame_numbers=numbers, meta={"emotion": raw, "code": code}))
+            out.append(
+                LabelledVideo(
+                    NAME,
+                    f"{subj.name}/{seq.name}",
+                    subj.name,
+                    float(fps),
+                    label,
+                    inten,
+                    phase,
+                    intervals,
+                    aligned=False,
+                    frame_paths=frames,
+                    frame_numbers=numbers,
+                    meta={"emotion": raw, "code": code},
+                )
+            )
     return VideoList(out, NAME, str(root), skipped)

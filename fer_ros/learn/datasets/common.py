@@ -11,7 +11,7 @@ the evaluator treat generated and real sequences alike:
                             1 on the apex frames.
 - ``phase``     (T,) int64  PHASES index: neutral outside, onset on [onset, apex),
                             apex on [apex, apex_end], offset on (apex_end, offset].
-- ``intervals`` list of ``synth.Interval`` (the same dataclass), inclusive 0-based frame
+- ``intervals`` list of ``intervals.Interval`` (the generator's dataclass), inclusive 0-based frame
                 indices into the frames that ``frames()`` yields; ``peak`` is 1.0 (each
                 expression is scaled to its own apex: the datasets code no absolute
                 intensity).
@@ -36,27 +36,23 @@ Differences from generated sequences, on purpose:
 
 from __future__ import annotations
 
-import csv
-import inspect
 import logging
-import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import cv2
 import numpy as np
 
-from fer_ros.learn.synth import Interval
+from fer_ros.learn.intervals import Interval
 from fer_ros.model.classes import CLASS_NAMES, NEUTRAL, PHASES
+
+from .files import _bgr, norm, read_image
 
 log = logging.getLogger(__name__)
 
 OTHER = -1  # label of frames inside an expression whose class is not in CLASS_NAMES
-IMAGE_EXTS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".pgm", ".ppm"})
-VIDEO_EXTS = frozenset({".avi", ".mp4", ".mov", ".mkv", ".wmv", ".mpg", ".mpeg", ".m4v"})
-TABLE_EXTS = frozenset({".xlsx", ".xlsm", ".csv"})
 
 ONSET, APEX, OFFSET = PHASES.index("onset"), PHASES.index("apex"), PHASES.index("offset")
 
@@ -65,18 +61,23 @@ ONSET, APEX, OFFSET = PHASES.index("onset"), PHASES.index("apex"), PHASES.index(
 # Emotion words the datasets use (normalised: lower case, letters only) -> CLASS_NAMES.
 EMOTION_WORDS: dict[str, str] = {
     "neutral": "neutral",
-    "anger": "angry", "angry": "angry",
-    "disgust": "disgust", "disgusted": "disgust", "disgusting": "disgust",
-    "fear": "fear", "fearful": "fear", "afraid": "fear",
-    "happiness": "happy", "happy": "happy", "joy": "happy",
-    "sadness": "sad", "sad": "sad",
-    "surprise": "surprise", "surprised": "surprise", "astonishment": "surprise",
+    "anger": "angry",
+    "angry": "angry",
+    "disgust": "disgust",
+    "disgusted": "disgust",
+    "disgusting": "disgust",
+    "fear": "fear",
+    "fearful": "fear",
+    "afraid": "fear",
+    "happiness": "happy",
+    "happy": "happy",
+    "joy": "happy",
+    "sadness": "sad",
+    "sad": "sad",
+    "surprise": "surprise",
+    "surprised": "surprise",
+    "astonishment": "surprise",
 }
-
-
-def norm(text) -> str:
-    """Lower case, letters and digits only: 'Onset Frame' and 'OnsetFrame' -> 'onsetframe'."""
-    return re.sub(r"[^a-z0-9]", "", str(text).lower())
 
 
 class LabelMapper:
@@ -91,8 +92,7 @@ class LabelMapper:
         self.extra = {norm(k): v for k, v in (emotion_map or {}).items()}
         for raw, target in self.extra.items():
             if target is not None and target != "others" and target not in CLASS_NAMES:
-                raise ValueError(f"emotion_map: {raw!r} -> {target!r} is not one of "
-                                 f"{CLASS_NAMES} or 'others' or None")
+                raise ValueError(f"emotion_map: {raw!r} -> {target!r} is not one of {CLASS_NAMES} or 'others' or None")
 
     def __call__(self, raw, skipped: Counter | None = None, force_keep: bool = False):
         key = norm(raw)
@@ -111,6 +111,7 @@ class LabelMapper:
 
 # ----------------------------------------------------------------------------- record
 
+
 @dataclass(eq=False)
 class LabelledVideo:
     """One sequence or long video with per-frame ground truth; frames load lazily.
@@ -123,13 +124,13 @@ class LabelledVideo:
 
     dataset: str
     name: str
-    subject: str               # person id: the unit of subject-independent splits
+    subject: str  # person id: the unit of subject-independent splits
     fps: float
-    label: np.ndarray          # (T,) int64
-    intensity: np.ndarray      # (T,) float32
-    phase: np.ndarray          # (T,) int64
+    label: np.ndarray  # (T,) int64
+    intensity: np.ndarray  # (T,) float32
+    phase: np.ndarray  # (T,) int64
     intervals: list[Interval]
-    aligned: bool = False      # frames are already face crops
+    aligned: bool = False  # frames are already face crops
     intensity_known: bool = True  # False: the labels give no intensity (not scored)
     frame_paths: list[Path] | None = None
     video_path: Path | None = None
@@ -172,8 +173,7 @@ class LabelledVideo:
             while k < stop:
                 ok, img = cap.read()  # decode in order (seeking is inexact for many codecs)
                 if not ok:
-                    log.warning("%s: video ended after %d frames, %d expected",
-                                self.video_path, k, len(self))
+                    log.warning("%s: video ended after %d frames, %d expected", self.video_path, k, len(self))
                     return
                 if k >= start:
                     yield _bgr(img)
@@ -185,8 +185,14 @@ class LabelledVideo:
 class VideoList(list):
     """A list of LabelledVideo that also says what was skipped and why."""
 
-    def __init__(self, videos: Iterable[LabelledVideo] = (), dataset: str = "", root: str = "",
-                 skipped: Counter | None = None, notes: Counter | None = None):
+    def __init__(
+        self,
+        videos: Iterable[LabelledVideo] = (),
+        dataset: str = "",
+        root: str = "",
+        skipped: Counter | None = None,
+        notes: Counter | None = None,
+    ):
         super().__init__(videos)
         self.dataset = dataset
         self.root = root
@@ -197,8 +203,10 @@ class VideoList(list):
         subjects = len({v.subject for v in self})
         frames = sum(len(v) for v in self)
         n_iv = sum(len(v.intervals) for v in self)
-        text = (f"{self.dataset}: {len(self)} videos, {subjects} subjects, {frames} frames, "
-                f"{n_iv} intervals from {self.root}")
+        text = (
+            f"{self.dataset}: {len(self)} videos, {subjects} subjects, {frames} frames, "
+            f"{n_iv} intervals from {self.root}"
+        )
         if self.skipped:
             text += "; skipped: " + ", ".join(f"{k} x{n}" for k, n in sorted(self.skipped.items()))
         if self.notes:
@@ -207,6 +215,7 @@ class VideoList(list):
 
 
 # ----------------------------------------------------------------------------- dense labels
+
 
 @dataclass
 class Span:
@@ -260,8 +269,9 @@ def dense_labels(length: int, spans: list[Span]):
         label[idx[win]] = s.label
         inten[idx[win]] = val[win]
         phase[idx[win]] = ph[win]
-        intervals.append(Interval(int(s.onset), int(s.apex), int(s.apex_end), int(s.offset),
-                                  int(s.label), 1.0, bool(s.micro)))
+        intervals.append(
+            Interval(int(s.onset), int(s.apex), int(s.apex_end), int(s.offset), int(s.label), 1.0, bool(s.micro))
+        )
     return label, inten, phase, intervals
 
 
@@ -282,7 +292,7 @@ def validate(video: LabelledVideo) -> None:
         assert 0 <= iv.onset <= iv.apex <= iv.apex_end <= iv.offset < T, iv
         s = Span(iv.onset, iv.apex, iv.apex_end, iv.offset, iv.label, iv.micro)
         val = ramp(s)
-        assert (val > 0).all() and np.isclose(val[iv.apex - iv.onset:iv.apex_end - iv.onset + 1], 1).all()
+        assert (val > 0).all() and np.isclose(val[iv.apex - iv.onset : iv.apex_end - iv.onset + 1], 1).all()
         idx = np.arange(iv.onset, iv.offset + 1)
         win = val > best[idx]
         best[idx[win]] = val[win]
@@ -297,220 +307,3 @@ def validate(video: LabelledVideo) -> None:
         assert video.label[t] == iv.label, (t, iv)
         want = ONSET if t < iv.apex else APEX if t <= iv.apex_end else OFFSET
         assert video.phase[t] == want, (t, iv)
-
-
-# ----------------------------------------------------------------------------- files
-
-def read_image(path) -> np.ndarray:
-    img = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if img is None:
-        raise ValueError(f"{path}: cannot read as an image")
-    return img
-
-
-def _bgr(img: np.ndarray) -> np.ndarray:
-    if img.ndim == 2:
-        return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
-    return img
-
-
-def number_in(name: str) -> int | None:
-    """The last run of digits in a file name's stem: img46 -> 46, S005_001_00000011 -> 11."""
-    found = re.findall(r"\d+", Path(name).stem)
-    return int(found[-1]) if found else None
-
-
-def sorted_images(folder: Path) -> tuple[list[Path], np.ndarray]:
-    """Image files of ``folder`` in frame order (by the numbers in their names) and the numbers."""
-    files = [p for p in Path(folder).iterdir()
-             if p.is_file() and p.suffix.lower() in IMAGE_EXTS and not p.name.startswith(".")]
-    nums = [number_in(p.name) for p in files]
-    if files and all(n is not None for n in nums) and len(set(nums)) == len(nums):
-        order = sorted(range(len(files)), key=lambda i: nums[i])
-        return [files[i] for i in order], np.array([nums[i] for i in order], np.int64)
-    files.sort(key=lambda p: p.name)
-    return files, np.arange(1, len(files) + 1, dtype=np.int64)
-
-
-def position(numbers: np.ndarray, n: int) -> int:
-    """Index of the dataset frame number ``n`` among ``numbers`` (nearest when absent)."""
-    i = int(np.searchsorted(numbers, n))
-    if i < len(numbers) and numbers[i] == n:
-        return i
-    if i == 0:
-        return 0
-    if i >= len(numbers):
-        return len(numbers) - 1
-    return i if numbers[i] - n < n - numbers[i - 1] else i - 1
-
-
-def video_length(path: Path) -> tuple[int, float]:
-    """(frame count, fps) of a video from its header; frames decoded and counted if absent."""
-    cap = cv2.VideoCapture(str(path))
-    if not cap.isOpened():
-        raise ValueError(f"{path}: cannot open video")
-    try:
-        n = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
-        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
-        if n <= 0:
-            n = 0
-            while cap.grab():
-                n += 1
-        return n, fps
-    finally:
-        cap.release()
-
-
-def child(folder: Path, name: str) -> Path | None:
-    """The entry of ``folder`` called ``name``, case-insensitively."""
-    folder = Path(folder)
-    exact = folder / name
-    if exact.exists():
-        return exact
-    if not folder.is_dir():
-        return None
-    for p in folder.iterdir():
-        if p.name.lower() == name.lower():
-            return p
-    return None
-
-
-def find_dir(root: Path, names: Iterable[str], depth: int = 3) -> Path | None:
-    """``root`` or the shallowest folder under it (to ``depth``) whose name is one of ``names``."""
-    wanted = {n.lower() for n in names}
-    level = [Path(root)]
-    for _ in range(depth + 1):
-        hits = sorted(p for p in level if p.name.lower() in wanted)
-        if hits:
-            return hits[0]
-        level = [c for p in level if p.is_dir() for c in sorted(p.iterdir())
-                 if c.is_dir() and not c.name.startswith(".")]
-    return None
-
-
-def find_dirs_with_children(root: Path, pattern: str, depth: int = 3) -> list[Path]:
-    """Folders under ``root`` (itself included, to ``depth``) with a child folder matching ``pattern``."""
-    rx = re.compile(pattern, re.I)
-    out, level = [], [Path(root)]
-    for _ in range(depth + 1):
-        nxt = []
-        for p in level:
-            kids = [c for c in sorted(p.iterdir()) if c.is_dir() and not c.name.startswith(".")]
-            if any(rx.fullmatch(c.name) for c in kids):
-                out.append(p)
-            nxt.extend(kids)
-        level = nxt
-    return out
-
-
-def find_files(root: Path, predicate, depth: int = 2) -> list[Path]:
-    out, level = [], [Path(root)]
-    for _ in range(depth + 1):
-        nxt = []
-        for p in level:
-            for c in sorted(p.iterdir()):
-                if c.is_file() and predicate(c.name):
-                    out.append(c)
-                elif c.is_dir() and not c.name.startswith("."):
-                    nxt.append(c)
-        level = nxt
-    return out
-
-
-def check_root(root, dataset: str, expected: str) -> Path:
-    root = Path(root).expanduser()
-    if not root.exists():
-        raise ValueError(f"{root}: no such folder (expected the {dataset} folder: {expected})")
-    if not root.is_dir():
-        raise ValueError(f"{root}: not a folder (expected the {dataset} folder: {expected})")
-    return root
-
-
-# ----------------------------------------------------------------------------- tables
-
-def sheet_names(path: Path) -> list[str]:
-    if Path(path).suffix.lower() == ".csv":
-        return [Path(path).stem]
-    wb = _open_workbook(path)
-    try:
-        return list(wb.sheetnames)
-    finally:
-        wb.close()
-
-
-def read_table(path: Path, sheet: str | int = 0) -> list[list]:
-    """Rows of cell values of one sheet (.xlsx via openpyxl) or of a .csv file."""
-    path = Path(path)
-    if path.suffix.lower() == ".csv":
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            return [[_csv_cell(c) for c in row] for row in csv.reader(fh)]
-    wb = _open_workbook(path)
-    try:
-        ws = wb[wb.sheetnames[sheet]] if isinstance(sheet, int) else wb[sheet]
-        return [list(row) for row in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
-
-
-def _open_workbook(path: Path):
-    try:
-        import openpyxl
-    except ImportError as exc:  # pragma: no cover - openpyxl is in requirements.txt
-        raise ValueError(f"{path}: reading .xlsx needs openpyxl (pip install openpyxl)") from exc
-    try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise ValueError(f"{path}: cannot read as an .xlsx workbook ({exc})") from exc
-
-
-def _csv_cell(text: str):
-    text = text.strip()
-    if re.fullmatch(r"-?\d+", text):
-        return int(text)
-    if re.fullmatch(r"-?\d*\.\d+(e[-+]?\d+)?", text, re.I):
-        return float(text)
-    return text or None
-
-
-def find_header(rows: list[list], columns: dict[str, tuple[str, ...]], optional=(),
-                search: int = 40) -> tuple[int, dict[str, int]] | None:
-    """(header row index, {key: column}) of the first row naming every required column.
-
-    ``columns`` maps a key to accepted header names (compared with ``norm``, so case,
-    spaces and punctuation do not matter), best first; keys in ``optional`` may be absent.
-    """
-    for r, row in enumerate(rows[:search]):
-        names = [norm(c) if c is not None else "" for c in row]
-        found = {}
-        for key, accepted in columns.items():
-            for a in accepted:
-                if norm(a) in names:
-                    found[key] = names.index(norm(a))
-                    break
-        if all(k in found for k in columns if k not in optional):
-            return r, found
-    return None
-
-
-def to_int(value) -> int | None:
-    """A frame number cell as int; None for blanks and marks like '/' or '-'."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, float):
-        return None if np.isnan(value) else int(round(value))
-    m = re.fullmatch(r"\s*(-?\d+)(\.0*)?\s*", str(value))
-    return int(m.group(1)) if m else None
-
-
-def text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def reader_options(func) -> list[str]:
-    return [p for p in inspect.signature(func).parameters if p != "root"]

@@ -31,9 +31,16 @@ from fer_ros.model.classes import CLASS_NAMES, FER2013_TO_OURS
 
 SIZE = 48
 SPLITS = ("Training", "PublicTest", "PrivateTest")
-_FOLDERS = {"train": "Training", "training": "Training",
-            "validation": "PublicTest", "val": "PublicTest", "valid": "PublicTest", "publictest": "PublicTest",
-            "test": "PrivateTest", "privatetest": "PrivateTest"}
+_FOLDERS = {
+    "train": "Training",
+    "training": "Training",
+    "validation": "PublicTest",
+    "val": "PublicTest",
+    "valid": "PublicTest",
+    "publictest": "PublicTest",
+    "test": "PrivateTest",
+    "privatetest": "PrivateTest",
+}
 _PREFIX = re.compile(r"^(Training|PublicTest|PrivateTest)_")
 _COPY = re.compile(r"\.(jpe?g|png)\d+\.(jpe?g|png)$", re.IGNORECASE)
 _IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".pgm"}
@@ -78,8 +85,9 @@ def read_fer2013(path, split: str, augmented_copies: bool = False, limit: int | 
     split = _split_name(split)
     path = Path(path)
     if not path.exists():
-        raise DatasetError(f"{path}: no such file or folder (expected fer2013.csv or a folder with train/ "
-                           "validation/ test/)")
+        raise DatasetError(
+            f"{path}: no such file or folder (expected fer2013.csv or a folder with train/ validation/ test/)"
+        )
     if path.is_file():
         return _read_csv(path, split, limit)
     return _read_folders(path, split, augmented_copies and split == "Training", limit)
@@ -91,8 +99,10 @@ def _read_csv(path: Path, split: str, limit: int | None) -> Stills:
         reader = csv.DictReader(f)
         missing = {"emotion", "pixels", "Usage"} - set(reader.fieldnames or ())
         if missing:
-            raise DatasetError(f"{path}: not a FER2013 CSV, missing column(s) {', '.join(sorted(missing))} "
-                               "(expected emotion,pixels,Usage)")
+            raise DatasetError(
+                f"{path}: not a FER2013 CSV, missing column(s) {', '.join(sorted(missing))} "
+                "(expected emotion,pixels,Usage)"
+            )
         for row_no, row in enumerate(reader, start=2):  # the header is row 1
             if (row["Usage"] or "").strip() != split:
                 continue
@@ -118,8 +128,10 @@ def _read_csv(path: Path, split: str, limit: int | None) -> Stills:
 def _read_folders(root: Path, split: str, augmented_copies: bool, limit: int | None) -> Stills:
     split_dirs = [d for d in sorted(root.iterdir()) if d.is_dir() and d.name.lower() in _FOLDERS]
     if not split_dirs:
-        raise DatasetError(f"{root}: no split folders (expected train/, validation/ and test/, each with "
-                           f"one folder per class: {', '.join(CLASS_NAMES)})")
+        raise DatasetError(
+            f"{root}: no split folders (expected train/, validation/ and test/, each with "
+            f"one folder per class: {', '.join(CLASS_NAMES)})"
+        )
     images, labels, names = [], [], []
     for split_dir in split_dirs:
         for class_dir in sorted(d for d in split_dir.iterdir() if d.is_dir()):

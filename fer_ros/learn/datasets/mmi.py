@@ -43,18 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .common import (
-    VIDEO_EXTS,
-    LabelledVideo,
-    LabelMapper,
-    Span,
-    VideoList,
-    check_root,
-    dense_labels,
-    find_dir,
-    to_int,
-    video_length,
-)
+from .common import LabelledVideo, LabelMapper, Span, VideoList, dense_labels
+from .files import VIDEO_EXTS, check_root, find_dir, to_int, video_length
 
 NAME = "mmi"
 FPS = 25.0
@@ -139,11 +129,11 @@ def join_segments(segments, length: int) -> tuple[int, int, int, int] | None:
     ends = [length - 1 if s[3] is None else s[3] for s in segments]
     offset = max(ends)
     at_apex = np.zeros(length + 1, int)
-    for (o, a0, a1, _), end in zip(segments, ends):
+    for (_o, a0, a1, _), end in zip(segments, ends):
         a1 = end if a1 is None else a1
         lo, hi = max(a0, 0), min(a1, length - 1)
         if hi >= lo:
-            at_apex[lo:hi + 1] += 1
+            at_apex[lo : hi + 1] += 1
     if at_apex.max() == 0:
         apex = apex_end = min(max(min(s[1] for s in segments), onset), offset)
     else:
@@ -154,8 +144,9 @@ def join_segments(segments, length: int) -> tuple[int, int, int, int] | None:
     return onset, apex, apex_end, offset
 
 
-def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: dict | None = None,
-         fps: float | None = None) -> VideoList:
+def read(
+    root, aligned: bool = False, keep_others: bool = False, emotion_map: dict | None = None, fps: float | None = None
+) -> VideoList:
     root = check_root(root, "MMI", EXPECTED)
     if aligned:
         raise ValueError(f"{root}: MMI ships no aligned face crops; run without aligned")
@@ -195,9 +186,20 @@ def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: di
         if not intervals:
             skipped["coding outside the video"] += 1
             continue
-        out.append(LabelledVideo(NAME, f"{session.name}/{video.stem}", _subject(roots, video, session),
-                                 float(fps or header_fps or FPS), label, inten, phase, intervals,
-                                 aligned=False, video_path=video,
-                                 frame_numbers=np.arange(1, length + 1, dtype=np.int64),
-                                 meta={"emotion": raw, "session": session.name, "aus": len(segments)}))
+        out.append(
+            LabelledVideo(
+                NAME,
+                f"{session.name}/{video.stem}",
+                _subject(roots, video, session),
+                float(fps or header_fps or FPS),
+                label,
+                inten,
+                phase,
+                intervals,
+                aligned=False,
+                video_path=video,
+                frame_numbers=np.arange(1, length + 1, dtype=np.int64),
+                meta={"emotion": raw, "session": session.name, "aus": len(segments)},
+            )
+        )
     return VideoList(out, NAME, str(root), skipped)

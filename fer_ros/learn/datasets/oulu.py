@@ -24,17 +24,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from .common import (
-    LabelledVideo,
-    LabelMapper,
-    VideoList,
-    check_root,
-    child,
-    dense_labels,
-    find_dir,
-    posed_spans,
-    sorted_images,
-)
+from .common import LabelledVideo, LabelMapper, VideoList, dense_labels, posed_spans
+from .files import check_root, child, find_dir, sorted_images
 
 NAME = "oulu"
 FPS = 25.0
@@ -42,8 +33,15 @@ EXPECTED = "OriginalImg/VL/Strong/P001/Anger/*.jpeg"
 ALIGNED_NAMES = ("Cropped", "Aligned", "Aligned_Img", "AlignedImg")
 
 
-def read(root, aligned: bool = False, modality: str = "VL", illumination: str = "Strong",
-         keep_others: bool = False, emotion_map: dict | None = None, fps: float = FPS) -> VideoList:
+def read(
+    root,
+    aligned: bool = False,
+    modality: str = "VL",
+    illumination: str = "Strong",
+    keep_others: bool = False,
+    emotion_map: dict | None = None,
+    fps: float = FPS,
+) -> VideoList:
     root = check_root(root, "Oulu-CASIA", EXPECTED)
     names = ALIGNED_NAMES if aligned else ("OriginalImg",)
     top = find_dir(root, names)
@@ -53,10 +51,10 @@ def read(root, aligned: bool = False, modality: str = "VL", illumination: str = 
     mod = child(top, modality)
     base = child(mod, illumination) if mod is not None else None
     if base is None or not base.is_dir():
-        have = sorted(f"{m.name}/{i.name}" for m in top.iterdir() if m.is_dir()
-                      for i in m.iterdir() if i.is_dir())
-        raise ValueError(f"{top}: no {modality}/{illumination} folder (found: {', '.join(have) or 'none'}; "
-                         f"expected {EXPECTED})")
+        have = sorted(f"{m.name}/{i.name}" for m in top.iterdir() if m.is_dir() for i in m.iterdir() if i.is_dir())
+        raise ValueError(
+            f"{top}: no {modality}/{illumination} folder (found: {', '.join(have) or 'none'}; expected {EXPECTED})"
+        )
     mapper = LabelMapper(keep_others, emotion_map)
     skipped: Counter = Counter()
     out = []
@@ -70,9 +68,20 @@ def read(root, aligned: bool = False, modality: str = "VL", illumination: str = 
             if cls is None:
                 continue
             label, inten, phase, intervals = dense_labels(len(frames), posed_spans(len(frames), cls))
-            out.append(LabelledVideo(NAME, f"{mod.name}/{base.name}/{subj.name}/{expr.name}", subj.name,
-                                     float(fps), label, inten, phase, intervals, aligned=aligned,
-                                     frame_paths=frames, frame_numbers=numbers,
-                                     meta={"emotion": expr.name, "modality": mod.name,
-                                           "illumination": base.name}))
+            out.append(
+                LabelledVideo(
+                    NAME,
+                    f"{mod.name}/{base.name}/{subj.name}/{expr.name}",
+                    subj.name,
+                    float(fps),
+                    label,
+                    inten,
+                    phase,
+                    intervals,
+                    aligned=aligned,
+                    frame_paths=frames,
+                    frame_numbers=numbers,
+                    meta={"emotion": expr.name, "modality": mod.name, "illumination": base.name},
+                )
+            )
     return VideoList(out, NAME, str(root), skipped)

@@ -27,15 +27,8 @@ from __future__ import annotations
 from collections import Counter
 
 from .casme2 import annotation_file, coded_clip, coded_rows, frames_root
-from .common import (
-    LabelMapper,
-    VideoList,
-    check_root,
-    child,
-    find_header,
-    norm,
-    read_table,
-)
+from .common import LabelMapper, VideoList
+from .files import check_root, child, find_header, norm, read_table
 
 NAME = "samm"
 FPS = 200.0
@@ -51,21 +44,31 @@ COLUMNS = {
 }
 
 
-def read(root, aligned: bool = False, keep_others: bool = False, emotion_map: dict | None = None,
-         annotations=None, fps: float = FPS) -> VideoList:
+def read(
+    root,
+    aligned: bool = False,
+    keep_others: bool = False,
+    emotion_map: dict | None = None,
+    annotations=None,
+    fps: float = FPS,
+) -> VideoList:
     root = check_root(root, "SAMM", EXPECTED)
-    sheet = annotation_file(root, annotations,
-                            lambda n: norm(n).startswith("samm") and "longvideo" not in norm(n),
-                            "SAMM", EXPECTED)
+    sheet = annotation_file(
+        root, annotations, lambda n: norm(n).startswith("samm") and "longvideo" not in norm(n), "SAMM", EXPECTED
+    )
     rows = read_table(sheet)
     head = find_header(rows, COLUMNS, optional=("aus",))
     if head is None:
-        raise ValueError(f"{sheet}: no header row with Subject, Filename, Onset Frame, Apex Frame, "
-                         f"Offset Frame and Estimated Emotion")
+        raise ValueError(
+            f"{sheet}: no header row with Subject, Filename, Onset Frame, Apex Frame, "
+            f"Offset Frame and Estimated Emotion"
+        )
     r0, col = head
-    coded = coded_rows(rows[r0 + 1:], col,
-                       lambda subject, clip: f"{int(subject):03d}" if subject.isdigit()
-                       else (subject or clip.split("_")[0]))
+    coded = coded_rows(
+        rows[r0 + 1 :],
+        col,
+        lambda subject, clip: f"{int(subject):03d}" if subject.isdigit() else (subject or clip.split("_")[0]),
+    )
     if not coded:
         raise ValueError(f"{sheet}: no coded clip found")
     frames_dir = frames_root(root, aligned, r"\d{3}", "SAMM", EXPECTED, [(s, c) for s, c, _ in coded])

@@ -33,15 +33,8 @@ import numpy as np
 
 from fer_ros.model.classes import NEUTRAL
 
-from .common import (
-    OTHER,
-    LabelledVideo,
-    LabelMapper,
-    Span,
-    VideoList,
-    dense_labels,
-    video_length,
-)
+from .common import OTHER, LabelledVideo, LabelMapper, Span, VideoList, dense_labels
+from .files import video_length
 
 NAME = "segments"
 EXPECTED = "a CSV file (or a folder of them) with columns video,first,last,label[,subject]"
@@ -49,7 +42,7 @@ COLUMNS = ("video", "first", "last", "label")
 
 
 def _video_path(csv_path: Path, name: str) -> Path:
-    path = (csv_path.parent / name)
+    path = csv_path.parent / name
     if path.is_file():
         return path
     from fer_ros.io.media import media_dir
@@ -57,8 +50,10 @@ def _video_path(csv_path: Path, name: str) -> Path:
     fetched = Path(media_dir()) / name
     if fetched.is_file():
         return fetched
-    raise ValueError(f"{csv_path}: video {name!r} not found next to the CSV nor in the sample media "
-                     f"({fetched}; python -m fer_ros.io.media fetch)")
+    raise ValueError(
+        f"{csv_path}: video {name!r} not found next to the CSV nor in the sample media "
+        f"({fetched}; python -m fer_ros.io.media fetch)"
+    )
 
 
 def _rows(csv_path: Path) -> list[dict]:
@@ -70,8 +65,13 @@ def _rows(csv_path: Path) -> list[dict]:
         return [dict(r, _line=n + 2) for n, r in enumerate(reader)]
 
 
-def read(root: Path, aligned: bool = False, keep_others: bool = False,
-         emotion_map: dict | None = None, fps: float | None = None) -> VideoList:
+def read(
+    root: Path,
+    aligned: bool = False,
+    keep_others: bool = False,
+    emotion_map: dict | None = None,
+    fps: float | None = None,
+) -> VideoList:
     root = Path(root)
     if aligned:
         raise ValueError(f"{NAME}: labelled videos are whole frames (aligned=True is refused)")
@@ -88,7 +88,9 @@ def read(root: Path, aligned: bool = False, keep_others: bool = False,
             try:
                 first, last = int(row["first"]), int(row["last"])
             except (TypeError, ValueError):
-                raise ValueError(f"{where}: first/last must be frame numbers, got {row['first']!r}, {row['last']!r}")
+                raise ValueError(
+                    f"{where}: first/last must be frame numbers, got {row['first']!r}, {row['last']!r}"
+                ) from None
             if first < 0 or last < first:
                 raise ValueError(f"{where}: bad segment {first}..{last} (0 <= first <= last)")
             label = mapper(row["label"], skipped)
@@ -101,7 +103,7 @@ def read(root: Path, aligned: bool = False, keep_others: bool = False,
     for video, segs in by_video.items():
         length, video_fps = video_length(video)
         segs.sort()
-        for (a0, a1, _l, w), (b0, _b1, _m, w2) in zip(segs, segs[1:]):
+        for (_a0, a1, _l, w), (b0, _b1, _m, w2) in zip(segs, segs[1:]):
             if b0 <= a1:
                 raise ValueError(f"{w2}: segment overlaps the one of {w}")
         spans = []
@@ -112,11 +114,23 @@ def read(root: Path, aligned: bool = False, keep_others: bool = False,
                 spans.append(Span(first, first, last, last, label))
         lab, inten, phase, intervals = dense_labels(length, spans)
         known = np.zeros(length, bool)
-        for first, last, label, _w in segs:
-            known[first:last + 1] = True
+        for first, last, _label, _w in segs:
+            known[first : last + 1] = True
         lab[~known] = OTHER
         notes["frames not labelled"] += int((~known).sum())
-        videos.append(LabelledVideo(
-            NAME, video.stem, subject_of[video], float(fps or video_fps or 30.0), lab, inten, phase, intervals,
-            video_path=video, intensity_known=False, meta={"labels": [str(f) for f in files]}))
+        videos.append(
+            LabelledVideo(
+                NAME,
+                video.stem,
+                subject_of[video],
+                float(fps or video_fps or 30.0),
+                lab,
+                inten,
+                phase,
+                intervals,
+                video_path=video,
+                intensity_known=False,
+                meta={"labels": [str(f) for f in files]},
+            )
+        )
     return VideoList(videos, NAME, str(root), skipped, notes)
