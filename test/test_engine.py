@@ -232,6 +232,22 @@ def test_face_back_within_lost_timeout_keeps_id_and_later_gets_new_one(clip_fram
     check_face_results(run)
 
 
+def test_faces_ended_by_a_stamp_jump_on_a_bad_frame_free_their_tracking_graphs(clip_frames):
+    """A looping bag whose first frame back is unreadable: the faces it ends give back their
+    MediaPipe graphs (the soak found one graph, models and threads, kept per such event)."""
+    frames = clip_frames(SHORT_FACE_CLIP)[0][:20]
+    with Engine(EngineConfig(model="baseline")) as engine:
+        for k, f in enumerate(frames[:10]):
+            engine.process(f, 100 + k / 30)
+        assert engine.tracked_ids and engine._front.live_graphs == 1  # the face is followed
+        bad = engine.process(np.zeros((1, 1, 3), np.uint8), 1.0)  # stamp back, and no image
+        assert bad.error and [ev.end_reason for ev in bad.events if ev.status == "ended"] in ([], ["time jump"])
+        assert not engine.tracked_ids and engine._front.live_graphs == 0
+        for k, f in enumerate(frames[10:]):
+            engine.process(f, 2 + k / 30)
+        assert engine._front.live_graphs == 1
+
+
 def test_stamps_going_backwards_reset_tracks_with_a_warning(clip_frames, run_frames, engine_model, caplog):
     frames = clip_frames(SHORT_FACE_CLIP)[0]
     jump = 40

@@ -233,6 +233,8 @@ class Engine:
                     f" ({held} more time(s) since the last warning)" if held else "",
                 )
             fr.ended += [(t.id, END_TIME_JUMP) for t in self._tracker.end_all()]
+            for fid, _ in fr.ended:  # now: a bad frame below returns before the release of lost faces
+                self._release_front(fid)
             self._last_stamp = None
             self._seen_last = []
             self._schedule.reset()
@@ -250,9 +252,9 @@ class Engine:
         fr.faces, known = self._front.follow(rgb, followed, self._schedule)
         t2 = time.perf_counter()
         fr.ids, ended = self._tracker.update([f.box for f in fr.faces], stamp, known)
+        for track in ended:
+            self._release_front(track.id)
         fr.ended += [(t.id, END_FACE_LOST) for t in ended]
-        for fid, _ in fr.ended:
-            self._release_front(fid)
         self._seen_last = fr.ids
         fr.crops = self._front.crops(to_gray(bgr), fr.faces)
         if fr.faces:

@@ -117,6 +117,10 @@ class FrontEnd:
             ids += [None] * len(new)
         return faces, ids
 
+    @property
+    def live_graphs(self) -> int:
+        return self._landmarker.live_graphs
+
     def release(self, fid: int) -> None:
         """The face ``fid`` ended: free what followed it."""
         self._landmarker.release(fid)

@@ -165,6 +165,11 @@ class FaceLandmarker:
         pts = self.mesh_in_box(rgb, box, key)
         return None if pts is None else Face(box=landmark_box(pts), landmarks=pts, score=1.0)
 
+    @property
+    def live_graphs(self) -> int:
+        """Tracking graphs held by followed faces (each holds MediaPipe's models and threads)."""
+        return len(self._tracking)
+
     def release(self, key: int) -> None:
         """The face ``key`` ended: its graph is reset and kept for the next face."""
         graph = self._tracking.pop(key, None)
