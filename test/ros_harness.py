@@ -463,19 +463,9 @@ def compressed_msg(bgr, stamp, frame_id: str = "camera_optical", quality: int = 
 
 
 def read_clip(name: str, step: int = 1, limit: int | None = None) -> list:
-    import cv2
-
     from fer_ros.io.media import media_path
+    from fer_ros.io.sources import read_frames
 
-    cap = cv2.VideoCapture(str(media_path(name)))
-    frames = []
-    try:
-        while limit is None or len(frames) < limit * step:
-            ok, frame = cap.read()
-            if not ok:
-                break
-            frames.append(frame)
-    finally:
-        cap.release()
+    frames = read_frames(media_path(name), None if limit is None else limit * step)
     assert frames, f"could not read {name}"
     return frames[::step]

@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from fer_ros.io.media import DEFAULT_INPUT, media_path  # noqa: E402
+from fer_ros.io.sources import read_frames  # noqa: E402
 
 # Frames before the start figures are taken: the allocator's pools grow to the largest frames of
 # the mix (4x-sized ones among them) and MediaPipe's caches fill; measured to settle within ~1000.
@@ -71,15 +72,7 @@ def slope(samples: list[tuple[int, int]]) -> float:
 
 
 def clip_frames(limit: int | None = None) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(media_path(DEFAULT_INPUT)))
-    frames = []
-    while limit is None or len(frames) < limit:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    return frames
+    return read_frames(media_path(DEFAULT_INPUT), limit)
 
 
 # -- the engine part ----------------------------------------------------------------------------------

@@ -34,6 +34,7 @@ import torch
 from fer_ros.engine import STAGES, Engine, EngineConfig
 from fer_ros.engine.config import MODELS
 from fer_ros.io.media import DEFAULT_INPUT, media_path
+from fer_ros.io.sources import read_frames
 from fer_ros.model.expression import DEFAULT_MODEL, load_cnn
 
 from .common import device, positive_int
@@ -63,18 +64,6 @@ def scene(clip: list[np.ndarray], faces: int, frames: int) -> list[np.ndarray]:
         tiles = [letterbox(clip[(i + 37 * k) % len(clip)], tile) for k in range(faces)]
         out.append(np.vstack([np.hstack(tiles[r * cols : (r + 1) * cols]) for r in range(rows)]))
     return out
-
-
-def read_clip(n: int) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(media_path(DEFAULT_INPUT)))
-    clip = []
-    while len(clip) < n:
-        ok, f = cap.read()
-        if not ok:
-            break
-        clip.append(f)
-    cap.release()
-    return clip
 
 
 def _ms(fn, repeats: int) -> float:
@@ -118,11 +107,16 @@ def bare_parts(frame: np.ndarray, faces: int, cnn, device: torch.device, repeats
     return {"detect": detect, "mesh": mesh_ms, "cnn": _ms(cnn_batch, repeats)}
 
 
-def run_engine(engine: Engine, frames: list[np.ndarray]) -> dict:
+def _warm_up(engine: Engine, frames: list[np.ndarray]) -> None:
+    """A few frames of the scene first (graphs, caches, allocator), then a fresh stream."""
     engine.reset()
     for i, f in enumerate(frames[:WARMUP]):
         engine.process(f, i / 30)
     engine.reset()
+
+
+def run_engine(engine: Engine, frames: list[np.ndarray]) -> dict:
+    _warm_up(engine, frames)
     engine.reset_timings()
     runs0 = engine.detection_runs
     faces = 0
@@ -144,10 +138,7 @@ def run_engine(engine: Engine, frames: list[np.ndarray]) -> dict:
 
 def run_pipelined(engine: Engine, frames: list[np.ndarray]) -> float:
     """Frames/s with frame t+1's front stage in a thread beside frame t's networks (results in order)."""
-    engine.reset()
-    for i, f in enumerate(frames[:WARMUP]):
-        engine.process(f, i / 30)
-    engine.reset()
+    _warm_up(engine, frames)
     sync = torch.cuda.synchronize if engine.device.type == "cuda" else (lambda: None)
     with ThreadPoolExecutor(1, thread_name_prefix="bench-front") as front:
         t0 = time.perf_counter()
@@ -164,7 +155,7 @@ def run_pipelined(engine: Engine, frames: list[np.ndarray]) -> float:
 
 
 def run_bench(frames: int = 150, device: str = "auto", model: str = "recurrent", weights=None, faces=FACES) -> dict:
-    clip = read_clip(frames + 37 * max(faces) + 1)
+    clip = read_frames(media_path(DEFAULT_INPUT), frames + 37 * max(faces) + 1)
     cfg = EngineConfig(model=model, weights=weights, device=device)
     report: dict = {
         "machine": {
@@ -229,7 +220,7 @@ def run_streams(
     (every stream's frame processed) and whether K streams keep up with 30 Hz (p95 <= 1/30 s)."""
     from fer_ros.engine import EngineGroup
 
-    clip = read_clip(frames + 37 * 64 + 1)
+    clip = read_frames(media_path(DEFAULT_INPUT), frames + 37 * 64 + 1)
     one_face = scene(clip, 1, frames + 37 * 64)
     cfg = EngineConfig(model=model, weights=weights, device=device)
     rows, k = [], 1

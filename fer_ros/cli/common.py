@@ -11,7 +11,7 @@ import dataclasses
 import math
 import re
 
-from fer_ros.engine.config import MODELS, EngineConfig
+from fer_ros.engine.config import MODELS, EngineConfig, default_params, flat_params
 from fer_ros.io.sources import check_fps
 from fer_ros.model.errors import UserError
 
@@ -140,16 +140,8 @@ def check_types(params: dict, path: str) -> None:
     """Each parameter of a file has the type of its default (a number, a flag, a name): UserError
     naming the file and the parameter otherwise (``lost_timeout: abc`` is caught here, not deep
     in a comparison). Unknown names are left to EngineConfig.from_params, which lists them."""
-    defaults = {f.name: getattr(EngineConfig(), f.name) for f in dataclasses.fields(EngineConfig)}
-    spotter = defaults.pop("spotter")
-    defaults.update({f"spotter.{f.name}": getattr(spotter, f.name) for f in dataclasses.fields(spotter)})
-    flat = {}
-    for key, value in params.items():
-        if isinstance(value, dict):
-            flat.update({f"{key}.{k}": v for k, v in value.items()})
-        else:
-            flat[key] = value
-    for key, value in flat.items():
+    defaults = default_params()
+    for key, value in flat_params(params).items():
         if key not in defaults or defaults[key] is None or value is None:
             continue
         kind = type(defaults[key])

@@ -65,12 +65,7 @@ class EngineConfig:
 
         Unknown names are refused (a typo in a YAML file must not pass silently).
         """
-        flat = {}
-        for key, value in params.items():
-            if isinstance(value, dict):
-                flat.update({f"{key}.{k}": v for k, v in value.items()})
-            else:
-                flat[key] = value
+        flat = flat_params(params)
         spotter_names = {f.name for f in fields(SpotterConfig)}
         engine_names = {f.name for f in fields(cls)} - {"spotter"}
         unknown = sorted(
@@ -103,3 +98,23 @@ class EngineConfig:
         if not self.default_fps > 0:
             raise ValueError(f"default_fps must be > 0, got {self.default_fps}")
         self.spotter.validate()
+
+
+def flat_params(params: dict) -> dict:
+    """Nested parameter dicts ({"spotter": {"on_threshold": ...}}) as flat ROS-style names
+    ({"spotter.on_threshold": ...}); flat names pass through."""
+    flat = {}
+    for key, value in params.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}.{k}": v for k, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
+
+
+def default_params() -> dict:
+    """Every engine parameter's default under its flat name ({"spotter.on_threshold": 0.5, ...})."""
+    cfg = EngineConfig()
+    out = {f.name: getattr(cfg, f.name) for f in fields(EngineConfig) if f.name != "spotter"}
+    out.update({f"spotter.{f.name}": getattr(cfg.spotter, f.name) for f in fields(SpotterConfig)})
+    return out

@@ -225,6 +225,20 @@ def _between(before: float | None, after: float, k: int, n: int, fps: float) -> 
     return before + (after - before) * (k + 1) / (n + 1)
 
 
+def read_frames(path, limit: int | None = None) -> list[np.ndarray]:
+    """The first ``limit`` frames of a video (all of them: None) as BGR arrays, in memory: for
+    benchmarks and soaks that must not time the decoder."""
+    cap = cv2.VideoCapture(str(path))
+    frames: list[np.ndarray] = []
+    while limit is None or len(frames) < limit:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame)
+    cap.release()
+    return frames
+
+
 def open_folder(folder: Path, fps: float, recursive: bool = False) -> Source:
     fps = check_fps(fps)
     files = image_files(folder, recursive)

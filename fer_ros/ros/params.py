@@ -16,7 +16,8 @@ from dataclasses import asdict, dataclass, field, fields
 
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange
 
-from fer_ros.engine import EngineConfig, SpotterConfig
+from fer_ros.engine import EngineConfig
+from fer_ros.engine.config import default_params
 from fer_ros.engine.predictors import resolve_device
 from fer_ros.model.expression import DEFAULT_MODEL
 
@@ -212,10 +213,8 @@ def node_defaults() -> dict[str, object]:
 
 def engine_defaults() -> dict[str, object]:
     """Flat ROS parameter defaults of the engine, e.g. {"model": "recurrent", "spotter.on_threshold": 0.5}."""
-    cfg = EngineConfig()
-    out = {f.name: getattr(cfg, f.name) for f in fields(EngineConfig) if f.name != "spotter"}
+    out = default_params()
     out["weights"] = out["weights"] or ""
-    out.update({f"spotter.{f.name}": getattr(cfg.spotter, f.name) for f in fields(SpotterConfig)})
     assert set(out) == set(ENGINE_PARAMS), "ENGINE_PARAMS out of step with EngineConfig"
     return out
 
