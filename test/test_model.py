@@ -110,10 +110,15 @@ def test_mode_state_receives_input_and_gradients():
 # ---------------------------------------------------------------- model
 
 
-@pytest.mark.parametrize("gate", [False, True])
-def test_model_steps_equal_forward(gate):
+@pytest.mark.parametrize("gate,smooth", [(False, ""), (True, ""), (False, "rate"), (False, "gate")])
+def test_model_steps_equal_forward(gate, smooth):
     kw = dict(head_logit_bound=2.0, expressive_rest_bound=0.5) if gate else {}
-    model = small_model(**kw)
+    model = small_model(logit_smoothing=bool(smooth), smoothing_gate=smooth == "gate", **kw)
+    with torch.no_grad():  # rates that differ per class (and per frame), not the initial 0.5 for all
+        if smooth == "rate":
+            model.smoothing_rate.normal_(0, 1.0)
+        elif smooth == "gate":
+            model.smoothing_gate.weight.normal_(0, 1.0)
     if gate:
         with torch.no_grad():  # the zero-initialised class rows would hide the bound
             model.heads.weight.normal_(0, 3.0)
@@ -161,6 +166,30 @@ def test_class_logits_stay_within_the_bound_of_the_cnn():
         out = model(app, geo)
     shift = out["logits"] - app[..., -NUM_CLASSES:]
     assert shift.abs().max() <= 1.5 + 1e-5 and shift.abs().max() > 1.0
+
+
+@pytest.mark.parametrize("gated", [False, True])
+def test_logit_smoothing_keeps_a_held_face_and_steadies_a_jittering_one(gated):
+    """With logit_smoothing the head refines a leaky average of the CNN logits: a face whose
+    reading does not change gets exactly the frame's logits as its base; one whose reading
+    flickers gets a steadier base; and the rate (or its gate) learns."""
+    plain, smooth = small_model(), small_model(logit_smoothing=True, smoothing_gate=gated)
+    rate = smooth.smoothing_gate if gated else smooth
+    extra = {k: v for k, v in smooth.state_dict().items() if k.startswith("smoothing")}
+    smooth.load_state_dict({**plain.state_dict(), **extra})
+    app, geo = inputs(2, 8)
+    app[0, :, -NUM_CLASSES:] = app[0, :1, -NUM_CLASSES:]  # face 0 held: the same CNN reading throughout
+    app[1, :, -NUM_CLASSES:] = 0
+    app[1, ::2, -NUM_CLASSES + 4] = 2.0  # face 1: the reading flickers between happy and sad
+    app[1, 1::2, -NUM_CLASSES + 5] = 2.0
+    with torch.no_grad():
+        a, b = plain(app, geo)["logits"], smooth(app, geo)["logits"]
+    torch.testing.assert_close(a[0], b[0], atol=1e-6, rtol=0)
+    swing = lambda x: (x[1, 2:, 4] - x[1, 2:, 5]).abs().mean()  # noqa: E731
+    assert swing(b) < 0.5 * swing(a)
+    smooth.train()
+    smooth(app, geo)["logits"][1].pow(2).sum().backward()
+    assert (rate.weight if gated else rate.smoothing_rate).grad.abs().sum() > 0
 
 
 def test_expressive_rest_bound_follows_the_first_frame():

@@ -122,7 +122,8 @@ def fer2013_csv(tmp_path_factory):
 
 def test_tiny_training_learns_and_writes_loadable_checkpoint(tiny_config, tmp_path, fer2013_csv):
     cfg = yaml.safe_load(tiny_config.read_text())
-    cfg["train"]["epochs"] = 5
+    cfg["train"].update(epochs=5, jitter_per_epoch=2)
+    cfg["data"]["jitter"] = {"train": 3, "val": 2, "frames": 4, "seed": 0}
     tiny_config.write_text(yaml.safe_dump(cfg))
     out = tmp_path / "out"
     path = tr.train(tiny_config, out, data_path=str(fer2013_csv))
@@ -131,6 +132,7 @@ def test_tiny_training_learns_and_writes_loadable_checkpoint(tiny_config, tmp_pa
     first, last = metrics["initial_val"], metrics["history"][-1]["val"]
     assert last["frame_acc"] > first["frame_acc"], (first["frame_acc"], last["frame_acc"])
     assert len(metrics["history"]) == 5 and "stills_acc" in last and "baseline_stills_acc" in last
+    assert 0 <= last["jitter_acc"] <= 1 and 0 <= last["jitter_flips"] <= 1 and "baseline_jitter_flips" in last
     assert (out / "epochs.csv").read_text().count("\n") == 6
     model = load_model(path)
     assert model.cfg.geometry_dim == GEOMETRY_DIM and model.cfg.backbone == TINY_CNN.to_dict()

@@ -5,7 +5,10 @@ Two kinds of sequences are mixed (learn.sequences.SequenceData, ``kind``):
   loss term is scored;
 - ``still``: one real labelled face (FER2013), shown as a static sequence of 1 to
   ``still_len_max`` identical frames, as a camera sees a face that holds its expression;
-  only the class is known, so only the class term is scored there (``dyn`` False).
+  only the class is known, so only the class term is scored there (``dyn`` False);
+- ``jitter``: a real labelled face held before a camera for a short while
+  (learn.stills.cached_jittered): the same class on every frame while the CNN's reading
+  and the landmarks jitter; the class term only, as for a still.
 """
 
 from __future__ import annotations
@@ -69,6 +72,29 @@ def still_sequences(
     ]
 
 
+def jitter_sequences(
+    crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str]
+) -> list[SequenceData]:
+    """One sequence per jittered still: crops (N, T, S, S), geometry (N, T, G), one label each."""
+    T = crops.shape[1]
+    return [
+        SequenceData(
+            crops[i],
+            geometry[i],
+            np.full(T, int(labels[i])),
+            np.ones(T, np.float32),
+            np.full(T, -1),
+            np.ones(T, bool),
+            int(labels[i]),
+            np.zeros((0, 7)),
+            names[i],
+            names[i],
+            kind="jitter",
+        )
+        for i in range(len(labels))
+    ]
+
+
 def rest_distribution(seq: SequenceData, shift: np.ndarray | None = None) -> np.ndarray:
     """(T, C) what the face shows when not animated, as the frame-wise CNN sees it.
 
@@ -117,6 +143,8 @@ def training_item(seq: SequenceData, rng: np.random.Generator, tcfg: dict) -> tu
     The order of the draws is fixed (resumed runs replay them exactly)."""
     if seq.kind == "still":
         return seq, np.zeros(int(rng.integers(1, tcfg["still_len_max"] + 1)), np.int64), None
+    if seq.kind == "jitter":
+        return seq, np.arange(len(seq)), None
     seq = augment.amplify_motion(seq, rng, tcfg)
     return seq, augment.crop_and_resample(len(seq), rng, tcfg), augment.resting_look(rng, tcfg)
 

@@ -337,7 +337,7 @@ class SequenceData:
     intervals: np.ndarray  # (K, 7): onset, apex, apex_end, offset, label, peak, micro
     identity: str
     person: str
-    kind: str = "generated"  # or "still": a labelled real face (learn.batches)
+    kind: str = "generated"  # or "still" / "jitter": a labelled real face, held still or jittered (learn.batches)
     appearance: np.ndarray | None = None  # (T, A): the crops encoded by the backbone being trained on
 
     def __len__(self) -> int:

@@ -7,6 +7,12 @@ on the padded crop) -> ``FrontEnd.crops`` (similarity alignment on the mesh, the
 crop size and normalisation) and the still's geometry (its normalised shape, offset 0: a
 first frame). The result is cached under ``cache_dir`` keyed by the
 images and every setting that shapes a crop, so epochs cost only the network.
+
+``cached_jittered`` makes short videos of stills: each still held by a face that sways a
+little before a noisy camera (``Jitter``), every frame through the same front end with one
+running neutral per sequence, as the engine streams a face. They teach the recurrent model
+what real video adds to a held expression: a CNN reading and landmarks that jitter while
+the expression does not change.
 """
 
 from __future__ import annotations
@@ -30,6 +36,42 @@ from fer_ros.engine.images import as_bgr
 log = logging.getLogger(__name__)
 
 CACHE_DIR = Path(".cache/stills")
+
+
+@dataclass(frozen=True)
+class Jitter:
+    """How a held face moves before the camera, per frame: a bounded random walk of the head's
+    roll, position and distance, with sensor noise. The steps are about what a person sitting
+    still shows at 30 Hz (a fraction of a degree, a fraction of a percent of the face); the
+    bounds keep a sequence within the small poses FER2013 faces have."""
+
+    rotate_step: float = 0.7  # degrees
+    rotate_max: float = 6.0
+    shift_step: float = 0.006  # of the image side
+    shift_max: float = 0.04
+    scale_step: float = 0.006
+    scale_max: float = 0.05
+    noise: float = 3.0  # grey levels, per pixel and frame
+    gain_step: float = 0.01  # brightness, as auto-exposure drifts
+    gain_max: float = 0.08
+
+
+def jitter_frames(image: np.ndarray, frames: int, rng: np.random.Generator, jitter: Jitter = Jitter()) -> np.ndarray:
+    """(frames, H, W) uint8: a grey still (H, W) as a camera sees it held for ``frames`` frames."""
+    h, w = image.shape[:2]
+    out = np.empty((frames, h, w), np.uint8)
+    pose = np.zeros(5)  # rotation, shift x, shift y, log scale, log gain
+    step = np.array([jitter.rotate_step, jitter.shift_step, jitter.shift_step, jitter.scale_step, jitter.gain_step])
+    bound = np.array([jitter.rotate_max, jitter.shift_max, jitter.shift_max, jitter.scale_max, jitter.gain_max])
+    for t in range(frames):
+        if t:
+            pose = np.clip(pose + rng.normal(0.0, step), -bound, bound)
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), pose[0], float(np.exp(pose[3])))
+        m[:, 2] += pose[1:3] * (w, h)
+        moved = cv2.warpAffine(image, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        noisy = moved.astype(np.float32) * float(np.exp(pose[4])) + rng.normal(0.0, jitter.noise, (h, w))
+        out[t] = np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
+    return out
 
 
 @dataclass
@@ -75,6 +117,63 @@ def front_end_crops(
             found[i] = faces[0].landmarks is not None
             geometry[i] = geometry_of(faces[0], RunningNeutral())
     return crops, found, geometry
+
+
+def front_end_sequences(
+    videos: np.ndarray, size: int, equalize: bool, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """(crops (N, T, S, S), geometry (N, T, G)) of grey clips (N, T, H, W) of aligned faces, cut
+    as ``Engine.process`` cuts an aligned video: each clip one face, one running neutral."""
+    from tqdm import tqdm
+
+    n, t = videos.shape[:2]
+    crops = np.zeros((n, t, size, size), np.uint8)
+    geometry = np.zeros((n, t, GEOMETRY_DIM), np.float32)
+    with contextlib.closing(FrontEnd(size, equalize, max_faces=1, aligned=True)) as front:
+        for i in tqdm(range(n), disable=not progress, unit="clip", desc="front end"):
+            neutral = RunningNeutral()
+            for k, image in enumerate(videos[i]):
+                bgr = as_bgr(image)
+                faces = front.faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+                crops[i, k] = front.crops(to_gray(bgr), faces)[0]
+                geometry[i, k] = geometry_of(faces[0], neutral)
+    return crops, geometry
+
+
+def cached_jittered(
+    images: np.ndarray,
+    labels: np.ndarray,
+    size: int,
+    equalize: bool,
+    count: int,
+    frames: int,
+    seed: int,
+    cache_dir: Path | None = CACHE_DIR,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(crops (N, T, S, S), geometry (N, T, G), labels (N,), still index (N,)) of ``count`` stills
+    drawn with ``seed``, each held for ``frames`` frames (jitter_frames), through the front end;
+    cached under ``cache_dir`` like cached_crops."""
+    rng = np.random.default_rng(seed)
+    pick = np.sort(rng.choice(len(images), min(count, len(images)), replace=False))
+    key = (
+        _key(images[pick], size, equalize)
+        + f"-{frames}-{seed}-"
+        + hashlib.sha256(repr(Jitter()).encode()).hexdigest()[:6]
+    )
+    path = Path(cache_dir) / f"jitter-{key}.npz" if cache_dir else None
+    if path is not None and path.is_file():
+        with np.load(path) as z:
+            return z["crops"], z["geometry"], np.asarray(labels, np.int64)[pick], pick
+    videos = np.stack([jitter_frames(images[i], frames, rng) for i in pick])
+    crops, geometry = front_end_sequences(videos, size, equalize, progress=progress)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.stem + ".tmp.npz")
+        np.savez(tmp, crops=crops, geometry=geometry)
+        tmp.replace(path)
+        log.info("front-end crops of %d jittered stills (%d frames) cached in %s", len(pick), frames, path)
+    return crops, geometry, np.asarray(labels, np.int64)[pick], pick
 
 
 def cached_crops(

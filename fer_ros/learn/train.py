@@ -6,7 +6,10 @@ The data (learn.sequences, learn.stills; both measured through the engine's own 
 - generated sequences of FER2013 neutral faces animated by action-unit warps, split by
   person: Training faces train, PublicTest faces validate (built when missing, cached);
 - FER2013 stills: ``stills_per_epoch`` Training faces per epoch as static sequences
-  (learn.batches), all PublicTest faces to validate.
+  (learn.batches), all PublicTest faces to validate;
+- FER2013 stills held before a jittering camera (learn.stills.cached_jittered):
+  ``data.jitter.train`` Training faces (``jitter_per_epoch`` of them an epoch) and
+  ``data.jitter.val`` PublicTest faces to validate (accuracy and label flips under jitter).
 The backbone (``model.backbone``; empty: the shipped one) encodes every crop once and is
 stored, frozen, in the written model.
 
@@ -79,6 +82,7 @@ DEFAULTS = {
         "min_len": 40,
         "max_len": 120,
         "stills_cache": ".cache/stills",
+        "jitter": {"train": 0, "val": 0, "frames": 16, "seed": 0},
     },
     "model": {
         "backbone": "",
@@ -92,6 +96,8 @@ DEFAULTS = {
         "expressive_rest_bound": 1.0,
         "appearance_features": False,
         "geometry_shape": False,
+        "logit_smoothing": False,
+        "smoothing_gate": False,
     },
     "train": {
         "epochs": 30,
@@ -114,6 +120,7 @@ DEFAULTS = {
         "p_amplify": 0.5,
         "amplify_max": 3.0,
         "stills_per_epoch": 4000,
+        "jitter_per_epoch": 0,
         "still_len_max": 4,
         "loss_weights": dict(DEFAULT_WEIGHTS),
         "max_sequences": 0,
@@ -135,7 +142,13 @@ def load_config(path) -> dict:
         for k, v in values.items():
             if k not in cfg[section]:
                 raise ValueError(f"{path}: unknown key {section}.{k}")
-            cfg[section][k] = v
+            if isinstance(cfg[section][k], dict) and isinstance(v, dict):  # keys not given keep their defaults
+                unknown = set(v) - set(cfg[section][k])
+                if unknown:
+                    raise ValueError(f"{path}: unknown key {section}.{k}.{sorted(unknown)[0]}")
+                cfg[section][k].update(v)
+            else:
+                cfg[section][k] = v
     return cfg
 
 
@@ -165,23 +178,28 @@ def dataset_paths(data: dict) -> dict:
     return paths
 
 
-def load_stills(data: dict, split: str, spec: dict, progress: bool) -> list[ds.SequenceData]:
-    """FER2013 ``split`` through the front end (cached), as 1-frame sequences; [] without a copy."""
+def load_stills(
+    data: dict, split: str, spec: dict, jittered: int, progress: bool
+) -> tuple[list[ds.SequenceData], list[ds.SequenceData]]:
+    """FER2013 ``split`` through the front end (cached): every face as a 1-frame sequence, and
+    ``jittered`` of them held before a jittering camera; ([], []) without a copy."""
     if not data["fer2013"]:
-        return []
+        return [], []
     from .datasets.fer2013 import read_fer2013
-    from .stills import cached_crops
+    from .stills import cached_crops, cached_jittered
 
     stills = read_fer2013(data["fer2013"], split)
-    crops = cached_crops(
-        stills.images,
-        stills.labels,
-        spec["size"],
-        spec["equalize"],
-        Path(data["stills_cache"]) if data["stills_cache"] else None,
-        progress=progress,
+    cache = Path(data["stills_cache"]) if data["stills_cache"] else None
+    crops = cached_crops(stills.images, stills.labels, spec["size"], spec["equalize"], cache, progress=progress)
+    still_seqs = batches.still_sequences(crops.crops, crops.geometry, crops.labels, stills.names)
+    if not jittered:
+        return still_seqs, []
+    j = data["jitter"]
+    seed = j["seed"] + (0 if split == "Training" else 1)  # the two splits draw apart
+    jc, jg, jl, pick = cached_jittered(
+        stills.images, stills.labels, spec["size"], spec["equalize"], jittered, j["frames"], seed, cache, progress
     )
-    return batches.still_sequences(crops.crops, crops.geometry, crops.labels, stills.names)
+    return still_seqs, batches.jitter_sequences(jc, jg, jl, [stills.names[i] for i in pick])
 
 
 def _device(name: str) -> torch.device:
@@ -233,15 +251,26 @@ def _distributed(device_name: str) -> tuple[int, int, torch.device]:
 
 
 def _epoch_items(
-    n_seq: int, n_stills: int, per_epoch: int, epoch: int, rng: np.random.Generator, seed: int, rank: int, world: int
+    n_seq: int,
+    pools: list[tuple[int, int]],
+    epoch: int,
+    rng: np.random.Generator,
+    seed: int,
+    rank: int,
+    world: int,
 ):
-    """This process's item order for an epoch: every generated sequence plus ``per_epoch`` stills
-    (indices >= n_seq), shuffled. One process: from the run's generator. DDP: a (seed, epoch)
-    order padded to a multiple of world and sharded by rank; augmentation and dropout get a
-    (seed, epoch, rank) stream."""
+    """This process's item order for an epoch: every generated sequence plus, from each further
+    pool (its size, its items per epoch) in turn, a draw of its items (indices after the
+    sequences and the pools before it), shuffled. One process: from the run's generator. DDP: a
+    (seed, epoch) order padded to a multiple of world and sharded by rank; augmentation and
+    dropout get a (seed, epoch, rank) stream."""
     gen = rng if world == 1 else np.random.default_rng([seed, epoch])
-    stills = n_seq + gen.choice(n_stills, min(per_epoch, n_stills), replace=False) if n_stills else []
-    order = gen.permutation(np.concatenate([np.arange(n_seq), stills]).astype(np.int64))
+    parts, first = [np.arange(n_seq)], n_seq
+    for size, per_epoch in pools:
+        if size and per_epoch:
+            parts.append(first + gen.choice(size, min(per_epoch, size), replace=False))
+        first += size
+    order = gen.permutation(np.concatenate(parts).astype(np.int64))
     if world == 1:
         return order, rng
     order = np.resize(order, math.ceil(len(order) / world) * world)[rank::world]
@@ -319,10 +348,12 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
                 f"the datasets hold {info['crop_spec']} crops, the backbone reads {spec}: "
                 f"rebuild them (delete {data['dir']})"
             )
-    train_stills = load_stills(data, "Training", spec, progress and main_process)
-    val_stills = load_stills(data, "PublicTest", spec, progress and main_process)
-    batches.encode(train_seqs + val_seqs + train_stills + val_stills, model.cnn)
-    items = train_seqs + train_stills
+    show = progress and main_process
+    train_stills, train_jitter = load_stills(data, "Training", spec, data["jitter"]["train"], show)
+    val_stills, val_jitter = load_stills(data, "PublicTest", spec, data["jitter"]["val"], show)
+    batches.encode(train_seqs + val_seqs + train_stills + val_stills + train_jitter + val_jitter, model.cnn)
+    items = train_seqs + train_stills + train_jitter
+    pools = [(len(train_stills), tcfg["stills_per_epoch"]), (len(train_jitter), tcfg["jitter_per_epoch"])]
 
     net = model  # what trains: the model, or its DDP wrapper
     counts = batches.class_counts(train_seqs + train_stills)
@@ -330,21 +361,24 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
     loss_kw = dict(weights=tcfg["loss_weights"], class_weights=cw, ce_floor=tcfg["ce_floor"])
     trainable = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(trainable, lr=tcfg["lr"], weight_decay=tcfg["weight_decay"])
-    per_epoch = len(train_seqs) + min(tcfg["stills_per_epoch"], len(train_stills))
+    per_epoch = len(train_seqs) + sum(min(size, n) for size, n in pools)
     steps_per_epoch = math.ceil(math.ceil(per_epoch / world) / tcfg["batch_size"])
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=tcfg["lr"], total_steps=tcfg["epochs"] * steps_per_epoch, pct_start=0.15
     )
     rng = np.random.default_rng(tcfg["seed"])
     log.info(
-        "train %d sequences (%d frames) + %d stills (%d an epoch); validation %d sequences + %d stills; "
-        "class counts %s; %d trainable parameters",
+        "train %d sequences (%d frames) + %d stills (%d an epoch) + %d jittered (%d an epoch); "
+        "validation %d sequences + %d stills + %d jittered; class counts %s; %d trainable parameters",
         len(train_seqs),
         sum(map(len, train_seqs)),
         len(train_stills),
         min(tcfg["stills_per_epoch"], len(train_stills)),
+        len(train_jitter),
+        min(tcfg["jitter_per_epoch"], len(train_jitter)),
         len(val_seqs),
         len(val_stills),
+        len(val_jitter),
         counts.astype(int).tolist(),
         sum(p.numel() for p in trainable),
     )
@@ -363,7 +397,7 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
         if main_process:
             log.info("resuming after epoch %d of %d from %s", st["epoch"], tcfg["epochs"], out_dir / LAST)
     else:
-        initial = validation.validate(model, val_seqs, val_stills, device) if main_process else {}
+        initial = validation.validate(model, val_seqs, val_stills, device, val_jitter) if main_process else {}
     if world > 1:
         net = DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     start = len(history) + 1
@@ -379,9 +413,7 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
     for epoch in bar:
         net.train()
         te = time.perf_counter()
-        order, erng = _epoch_items(
-            len(train_seqs), len(train_stills), tcfg["stills_per_epoch"], epoch, rng, tcfg["seed"], rank, world
-        )
+        order, erng = _epoch_items(len(train_seqs), pools, epoch, rng, tcfg["seed"], rank, world)
         tot, terms_sum, nb = 0.0, {}, 0
         for b in range(0, len(order), tcfg["batch_size"]):
             batch = [batches.training_item(items[i], erng, tcfg) for i in order[b : b + tcfg["batch_size"]]]
@@ -400,7 +432,7 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
         if not main_process:  # rank 0 validates and writes; the others wait for it
             dist.barrier()
             continue
-        val = validation.validate(model, val_seqs, val_stills, device)
+        val = validation.validate(model, val_seqs, val_stills, device, val_jitter)
         score = validation.selection_score(val)
         row = {
             "epoch": epoch,
@@ -413,7 +445,7 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
         history.append(row)
         log.info(
             "epoch %d: loss %.3f | val frame_acc %.3f acc@25/50 %.3f/%.3f spot_f1 %.3f stills %.3f "
-            "(CNN %.3f) | score %.3f (%.0f s)",
+            "(CNN %.3f) jittered %.3f, %.3f flips/frame (CNN %.3f, %.3f) | score %.3f (%.0f s)",
             epoch,
             row["train_loss"],
             val.get("frame_acc", math.nan),
@@ -422,6 +454,10 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
             val.get("spot_f1", math.nan),
             val.get("stills_acc", math.nan),
             val.get("baseline_stills_acc", math.nan),
+            val.get("jitter_acc", math.nan),
+            val.get("jitter_flips", math.nan),
+            val.get("baseline_jitter_acc", math.nan),
+            val.get("baseline_jitter_flips", math.nan),
             score,
             row["seconds"],
         )
@@ -435,11 +471,13 @@ def _train(cfg, out_dir: Path, rank, world, device, resume, progress) -> Path:
                         "generated": "FER2013 Training neutral faces animated by action-unit warps "
                         "(learn.synth), measured through the engine (learn.sequences)",
                         "stills": "FER2013 Training through the front end (learn.stills)",
+                        "jittered": "FER2013 Training stills held before a jittering camera (learn.stills)",
                     },
                     "train_persons": len(train_info["persons"]),
                     "val_persons": len(val_info["persons"]),
                     "train_sequences": len(train_seqs),
                     "train_stills": len(train_stills),
+                    "train_jittered": len(train_jitter),
                     "epoch": epoch,
                     "epochs": tcfg["epochs"],
                     "val": {k: round(v, 4) for k, v in val.items()},

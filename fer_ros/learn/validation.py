@@ -18,6 +18,9 @@ Generated validation sequences (full length, no augmentation):
 Real stills (FER2013 PublicTest through the front end): each a 1-frame sequence from the
 zero state, as the engine reads a still: ``stills_acc``, ``stills_uar`` and the CNN's own
 ``baseline_stills_acc``, ``baseline_stills_uar``.
+
+Jittered stills (PublicTest faces held before a jittering camera, learn.stills): per-frame
+``jitter_acc`` and ``jitter_flips`` (label changes per frame pair), and the CNN's.
 """
 
 from __future__ import annotations
@@ -99,7 +102,12 @@ def recognition_figures(seqs: list[SequenceData], preds: list[np.ndarray], probs
 
 @torch.no_grad()
 def validate(
-    model: ExpressionModel, seqs: list[SequenceData], stills: list[SequenceData], device, batch_size: int = 64
+    model: ExpressionModel,
+    seqs: list[SequenceData],
+    stills: list[SequenceData],
+    device,
+    jittered: list[SequenceData] | None = None,
+    batch_size: int = 64,
 ) -> dict:
     model.eval()
     preds, base_preds, all_probs, base_probs, counts, inten_err = [], [], [], [], [], []
@@ -133,7 +141,33 @@ def validate(
         )
     if stills:
         res.update(stills_figures(model, stills, device))
+    if jittered:
+        res.update(jitter_figures(model, jittered, device, batch_size))
     return res
+
+
+def _flips(pred: np.ndarray) -> float:
+    """Label changes per frame pair of (N, T) labels."""
+    return float((pred[:, 1:] != pred[:, :-1]).mean()) if pred.shape[1] > 1 else 0.0
+
+
+@torch.no_grad()
+def jitter_figures(model: ExpressionModel, seqs: list[SequenceData], device, batch_size: int = 64) -> dict:
+    """Per-frame accuracy and label flips on held faces (one class per sequence), against the CNN's."""
+    model.eval()
+    preds = []
+    for b in range(0, len(seqs), batch_size):
+        app, geo, lengths, _ = collate([(s, np.arange(len(s))) for s in seqs[b : b + batch_size]], device)
+        preds.append(model(app, geo, lengths)["logits"].argmax(-1).cpu().numpy())
+    pred = np.concatenate(preds)
+    base = np.stack([s.appearance[:, -NUM_CLASSES:].argmax(-1) for s in seqs])
+    truth = np.stack([s.label for s in seqs])
+    return {
+        "jitter_acc": float((pred == truth).mean()),
+        "jitter_flips": _flips(pred),
+        "baseline_jitter_acc": float((base == truth).mean()),
+        "baseline_jitter_flips": _flips(base),
+    }
 
 
 @torch.no_grad()
@@ -161,12 +195,12 @@ def stills_figures(model: ExpressionModel, stills: list[SequenceData], device, b
 
 SELECTION = (
     "mean of frame_acc, acc@25, acc@50, interval_acc and spot_f1 on the generated validation "
-    "sequences, and stills_acc on the real validation stills"
+    "sequences, stills_acc on the real validation stills and jitter_acc on the jittered ones"
 )
 
 
 def selection_score(m: dict) -> float:
     """What picks the best epoch (SELECTION)."""
-    keys = ("frame_acc", "acc@25", "acc@50", "interval_acc", "spot_f1", "stills_acc")
+    keys = ("frame_acc", "acc@25", "acc@50", "interval_acc", "spot_f1", "stills_acc", "jitter_acc")
     vals = [m[k] for k in keys if k in m and not math.isnan(m[k])]
     return float(np.mean(vals)) if vals else 0.0

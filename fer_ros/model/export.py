@@ -3,7 +3,7 @@
 - ``export_backbone``: crops (N, 1, S, S) in [-1, 1] -> features (N, D), logits (N, 7);
   the batch axis is dynamic.
 - ``export_step``: one recurrent step for N faces (``StepModule``): appearance, geometry and
-  the state (h, c, m, start) in, the four heads and the new state out.
+  the state (h, c, m, start, ema) in, the four heads and the new state out.
 
 The TorchScript-based exporter is used (``dynamo=False``): both graphs are static, and it
 needs no onnxscript at run time.
@@ -20,8 +20,8 @@ from .backbone import Backbone
 from .expression import ExpressionModel, StepModule
 
 OPSET = 17
-STEP_INPUTS = ["appearance", "geometry", "h", "c", "m", "start"]
-STEP_OUTPUTS = ["logits", "intensity", "activity", "phase_logits", "h_out", "c_out", "m_out", "start_out"]
+STEP_INPUTS = ["appearance", "geometry", "h", "c", "m", "start", "ema"]
+STEP_OUTPUTS = ["logits", "intensity", "activity", "phase_logits", "h_out", "c_out", "m_out", "start_out", "ema_out"]
 
 
 class _Embed(nn.Module):
@@ -59,7 +59,7 @@ def export_step(model: ExpressionModel, path) -> None:
         "intensity": {0: "faces"},
         "activity": {0: "faces"},
         "phase_logits": {0: "faces"},
-        **dict.fromkeys(("h", "c", "m", "start", "h_out", "c_out", "m_out", "start_out"), faces),
+        **dict.fromkeys(("h", "c", "m", "start", "ema", "h_out", "c_out", "m_out", "start_out", "ema_out"), faces),
     }
     torch.onnx.export(
         wrapper,

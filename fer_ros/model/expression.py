@@ -9,6 +9,11 @@ features ++ its 7 logits) and the geometry vector. Its class logits are a bounde
 on the backbone's own logits, ``head -> B * tanh(head / B)`` then ``+ cnn_logits``: a still
 face gets the frame-wise CNN's answer refined by at most B logits, so the recurrent model
 may sharpen or delay a label with temporal evidence but never overturn a confident frame.
+With ``logit_smoothing`` the residual's base is a learned per-class leaky average of the
+CNN's logits instead of this frame's logits alone: on video the CNN's reading jitters from
+frame to frame, while for a held still the average is the frame itself. With
+``smoothing_gate`` the rate is read from the recurrent state every frame (an LSTM-style
+gate), so the average can follow an onset quickly and hold still while nothing moves.
 
 A model file also carries the backbone it was trained on (``cnn.*`` tensors, config in
 ``ModelConfig.backbone``): the engine encodes faces with exactly that network. The backbone
@@ -29,8 +34,9 @@ from .mvlstm import MVLSTM
 from .vgg import Vgg
 
 FORMAT = "fer_ros.ExpressionModel/2"
-# Per-face state: the MV-LSTM's (h, c, m), then (1, N, 1) 1 + the first frame's CNN P(neutral).
-State = tuple[Tensor, Tensor, Tensor, Tensor]
+# Per-face state: the MV-LSTM's (h, c, m), then (1, N, 1) 1 + the first frame's CNN P(neutral),
+# then (1, N, 7) the smoothed CNN logits (logit_smoothing; zeros otherwise).
+State = tuple[Tensor, Tensor, Tensor, Tensor, Tensor]
 DEFAULT_MODEL = WEIGHTS_DIR / "fer_mvlstm.safetensors"  # the shipped recurrent model
 
 
@@ -56,6 +62,10 @@ class ModelConfig:
     # CNN logits; the geometry stream only the offset-from-neutral half).
     appearance_features: bool = False
     geometry_shape: bool = False
+    # The residual's base: a leaky average of the CNN logits, ema += a * (logits - ema) with a
+    # learned rate a = sigmoid(w) per class, the first frame as is (False: this frame's logits).
+    logit_smoothing: bool = False
+    smoothing_gate: bool = False  # the rate per frame from the MV-LSTM state (else one learned rate per class)
 
     def __post_init__(self):
         if not 0 <= self.stream_dropout <= 0.5:  # the two streams are dropped exclusively
@@ -101,6 +111,12 @@ class ExpressionModel(nn.Module):
         with torch.no_grad():  # start as the frame-wise CNN: the class rows add nothing yet
             self.heads.weight[:NUM_CLASSES].zero_()
             self.heads.bias[:NUM_CLASSES].zero_()
+        if cfg.logit_smoothing and cfg.smoothing_gate:  # zero-initialised: a = 0.5 until it learns
+            self.smoothing_gate = nn.Linear(cfg.hidden, NUM_CLASSES)
+            nn.init.zeros_(self.smoothing_gate.weight)
+            nn.init.zeros_(self.smoothing_gate.bias)
+        elif cfg.logit_smoothing:  # rate logit per class; 0 -> a = 0.5 (a half-life of one frame)
+            self.smoothing_rate = nn.Parameter(torch.zeros(NUM_CLASSES))
 
     def train(self, mode: bool = True) -> "ExpressionModel":
         super().train(mode)
@@ -139,6 +155,27 @@ class ExpressionModel(nn.Module):
         p = torch.softmax(appearance_t0[..., -NUM_CLASSES:], -1)[..., NEUTRAL : NEUTRAL + 1][None] + 1.0
         return p if start is None else torch.where(start > 0, start, p)
 
+    def _smooth(self, cnn: Tensor, h: Tensor, ema: Tensor | None, seen: Tensor | None) -> Tensor:
+        """The smoothed CNN logits of every frame of ``cnn`` (N, T, C) (``h`` (N, T, H): the MV-LSTM
+        output, for the gate), continuing from ``ema`` (N, C) where ``seen`` (N, 1) says a frame came
+        before; a first frame passes as is."""
+        if self.cfg.smoothing_gate:
+            rate = torch.sigmoid(self.smoothing_gate(h))  # (N, T, C)
+        else:
+            rate = torch.sigmoid(self.smoothing_rate).expand_as(cnn)
+        out = []
+        for t in range(cnn.shape[1]):
+            x = cnn[:, t]
+            if ema is None:
+                ema = x
+            else:
+                ema = ema + rate[:, t] * (x - ema)
+                if seen is not None:
+                    ema = torch.where(seen, ema, x)
+            seen = None  # from the second frame on, every face has a past
+            out.append(ema)
+        return torch.stack(out, 1)
+
     def _heads(self, h: Tensor, cnn_logits: Tensor, bound: Tensor | float) -> dict[str, Tensor]:
         logits, inten, act, phase = self.heads(self.drop(h)).split(self.HEAD_SIZES, dim=-1)
         b = bound[:, None] if torch.is_tensor(bound) and logits.dim() == 3 else bound  # over frames
@@ -153,10 +190,12 @@ class ExpressionModel(nn.Module):
         }
 
     def init_state(self, n: int, device=None) -> State:
-        """(h, c, m, start): the MV-LSTM state, then (1, n, 1) 1 + the first frame's CNN
-        P(neutral) (0 = no frame yet; see expressive_rest_bound)."""
+        """(h, c, m, start, ema): the MV-LSTM state, then (1, n, 1) 1 + the first frame's CNN
+        P(neutral) (0 = no frame yet; see expressive_rest_bound), then (1, n, 7) the smoothed
+        CNN logits (see logit_smoothing)."""
         h, c, m = self.rnn.init_state(n, device)
-        return h, c, m, torch.zeros(1, n, 1, device=h.device, dtype=h.dtype)
+        z = torch.zeros(1, n, 1, device=h.device, dtype=h.dtype)
+        return h, c, m, z, torch.zeros(1, n, NUM_CLASSES, device=h.device, dtype=h.dtype)
 
     def forward(
         self, appearance: Tensor, geometry: Tensor, lengths: Tensor | None = None, state: State | None = None
@@ -165,6 +204,10 @@ class ExpressionModel(nn.Module):
         x, cnn = self._streams(appearance, geometry)
         start = self._start(appearance[:, 0], None if state is None else state[3])
         h, _ = self.rnn(x, lengths, None if state is None else (state[0], state[1], state[2]))
+        if self.cfg.logit_smoothing:
+            cnn = self._smooth(
+                cnn, h, None if state is None else state[4][0], None if state is None else state[3][0] > 0
+            )
         return self._heads(h, cnn, self._bound(start))
 
     def step(self, appearance: Tensor, geometry: Tensor, state: State | None = None) -> tuple[dict[str, Tensor], State]:
@@ -172,23 +215,31 @@ class ExpressionModel(nn.Module):
         x, cnn = self._streams(appearance, geometry)
         start = self._start(appearance, None if state is None else state[3])
         h, (h_, c, m) = self.rnn.step(x, None if state is None else (state[0], state[1], state[2]))
-        return self._heads(h, cnn, self._bound(start)), (h_, c, m, start)
+        if self.cfg.logit_smoothing:
+            past = None if state is None else (state[4][0], state[3][0] > 0)
+            cnn = self._smooth(cnn[:, None], h[:, None], *(past or (None, None)))[:, 0]
+            ema = cnn[None]
+        else:
+            ema = torch.zeros_like(cnn)[None] if state is None else state[4]
+        return self._heads(h, cnn, self._bound(start)), (h_, c, m, start, ema)
 
 
 class StepModule(nn.Module):
     """Tensor-only wrapper of ``ExpressionModel.step`` for torch.jit.trace / ONNX export.
 
-    forward(appearance, geometry, h, c, m, start) ->
-        (logits, intensity, activity, phase_logits, h, c, m, start)
+    forward(appearance, geometry, h, c, m, start, ema) ->
+        (logits, intensity, activity, phase_logits, h, c, m, start, ema)
     """
 
     def __init__(self, model: ExpressionModel):
         super().__init__()
         self.model = model
 
-    def forward(self, appearance: Tensor, geometry: Tensor, h: Tensor, c: Tensor, m: Tensor, start: Tensor):
-        out, (h, c, m, start) = self.model.step(appearance, geometry, (h, c, m, start))
-        return out["logits"], out["intensity"], out["activity"], out["phase_logits"], h, c, m, start
+    def forward(
+        self, appearance: Tensor, geometry: Tensor, h: Tensor, c: Tensor, m: Tensor, start: Tensor, ema: Tensor
+    ):
+        out, (h, c, m, start, ema) = self.model.step(appearance, geometry, (h, c, m, start, ema))
+        return out["logits"], out["intensity"], out["activity"], out["phase_logits"], h, c, m, start, ema
 
     def example_inputs(self, n: int = 1):
         cfg = self.model.cfg
