@@ -109,6 +109,39 @@ def test_distillation_from_a_teacher_runs(config, tmp_path):
         tb.train(config, tmp_path / "kd2")
 
 
+def test_a_second_cycle_starts_from_the_given_weights_and_distils_their_flip_average(config, tmp_path):
+    first = tb.train(config, tmp_path / "first")
+    cfg = yaml.safe_load(config.read_text())
+    # lr 0: the weights stay where they started (only BatchNorm's running statistics move)
+    cfg["train"].update(epochs=1, lr=0.0, init=str(first))
+    cfg["distill"] = {"teacher": str(first), "weight": 0.5, "temperature": 4.0, "flip": True}
+    config.write_text(yaml.safe_dump(cfg))
+    second = load_backbone(tb.train(config, tmp_path / "second")).state_dict()
+    start = load_backbone(first).state_dict()
+    for k, v in start.items():
+        if "running" not in k and "num_batches" not in k:
+            assert torch.equal(second[k], v), k
+    cfg["train"]["init"] = str(tmp_path / "missing.safetensors")
+    config.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(FileNotFoundError, match="missing.safetensors"):
+        tb.train(config, tmp_path / "third")
+    save_backbone(create_backbone(BackboneConfig.from_dict({**TINY, "widths": [8, 8]})), tmp_path / "other.safetensors")
+    cfg["train"]["init"] = str(tmp_path / "other.safetensors")
+    config.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ValueError, match="model section differs"):
+        tb.train(config, tmp_path / "fourth")
+
+
+def test_flip_averaged_teacher_reads_a_face_and_its_mirror_alike():
+    teacher = create_backbone(BackboneConfig.from_dict(TINY)).eval()
+    x = torch.randn(3, 1, 48, 48)
+    flipped = tb.teacher_logits(teacher, x, flip=True)
+    torch.testing.assert_close(flipped, tb.teacher_logits(teacher, x.flip(-1), flip=True))
+    plain = tb.teacher_logits(teacher, x, flip=False)
+    torch.testing.assert_close(plain, teacher(x).detach())
+    assert not torch.allclose(plain, tb.teacher_logits(teacher, x.flip(-1), flip=False))
+
+
 @pytest.mark.parametrize(
     "bad, match",
     [

@@ -188,6 +188,13 @@ def figures(logits: np.ndarray, labels: np.ndarray) -> dict:
 # ----------------------------------------------------------------------------- training
 
 
+@torch.no_grad()
+def teacher_logits(teacher, x: torch.Tensor, flip: bool) -> torch.Tensor:
+    """The distillation targets' logits: the teacher's, or their mean over the crop and its mirror."""
+    soft = teacher(x).float()
+    return 0.5 * (soft + teacher(x.flip(-1)).float()) if flip else soft
+
+
 def _lr(cfg_t: dict, step: int, steps_per_epoch: int) -> float:
     """Linear warm-up for warmup_epochs, then cosine to 0 at the last step."""
     total = cfg_t["epochs"] * steps_per_epoch
@@ -320,10 +327,7 @@ def train(
                 logits = model(x)
                 loss = F.cross_entropy(logits.float(), y, weight=weights, label_smoothing=t["label_smoothing"])
                 if teacher is not None:
-                    with torch.no_grad():
-                        soft = teacher(x).float()
-                        if cfg["distill"]["flip"]:
-                            soft = 0.5 * (soft + teacher(x.flip(-1)).float())
+                    soft = teacher_logits(teacher, x, cfg["distill"]["flip"])
                     temp = cfg["distill"]["temperature"]
                     kd = (
                         F.kl_div(
