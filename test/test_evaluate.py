@@ -177,6 +177,20 @@ def test_cli_eval_segments_on_a_real_smile_with_the_shipped_model(tmp_path):
     assert model["label_flips_per_s"] <= report["baseline"]["label_flips_per_s"]
 
 
+def test_the_shipped_model_holds_its_label_steadier_than_the_cnn_on_the_demo_clip(tmp_path):
+    """The demo clip (a woman crying, anxious, then laughing; footage of a test person, never
+    trained or selected on): the recurrent model flips its label less often per second than
+    the frame-wise CNN, and still reads most labelled frames right."""
+    out = tmp_path / "eval"
+    proc = fer_ros("eval", "--dataset", "segments", DATA_DIR / "real_clip_labels.csv", "--out", out, "-q")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads((out / "report.json").read_text())
+    model, cnn = report["model"], report["baseline"]
+    assert model["frames"] == cnn["frames"] == 472 and model["frames_without_face"] == 0
+    assert model["label_flips_per_s"] < cnn["label_flips_per_s"], (model["label_flips_per_s"], cnn["label_flips_per_s"])
+    assert model["frame_accuracy"] >= 0.7
+
+
 def test_generated_set_uses_test_faces_only():
     train_face = Identity(
         "fer2013:x.jpg",

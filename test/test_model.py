@@ -110,10 +110,12 @@ def test_mode_state_receives_input_and_gradients():
 # ---------------------------------------------------------------- model
 
 
-@pytest.mark.parametrize("gate,smooth", [(False, ""), (True, ""), (False, "rate"), (False, "gate")])
-def test_model_steps_equal_forward(gate, smooth):
+@pytest.mark.parametrize(
+    "gate,smooth,first", [(False, "", True), (True, "", True), (False, "rate", True), (False, "gate", False)]
+)
+def test_model_steps_equal_forward(gate, smooth, first):
     kw = dict(head_logit_bound=2.0, expressive_rest_bound=0.5) if gate else {}
-    model = small_model(logit_smoothing=bool(smooth), smoothing_gate=smooth == "gate", **kw)
+    model = small_model(logit_smoothing=bool(smooth), smoothing_gate=smooth == "gate", refine_first_frame=first, **kw)
     with torch.no_grad():  # rates that differ per class (and per frame), not the initial 0.5 for all
         if smooth == "rate":
             model.smoothing_rate.normal_(0, 1.0)
@@ -190,6 +192,27 @@ def test_logit_smoothing_keeps_a_held_face_and_steadies_a_jittering_one(gated):
     smooth.train()
     smooth(app, geo)["logits"][1].pow(2).sum().backward()
     assert (rate.weight if gated else rate.smoothing_rate).grad.abs().sum() > 0
+
+
+def test_first_frame_gets_the_cnn_answer_unless_refine_first_frame():
+    """refine_first_frame=False: a face's first frame (a still) returns the CNN's logits exactly,
+    in a batch and in streaming; from its second frame on the head refines them."""
+    model = small_model(refine_first_frame=False)
+    with torch.no_grad():
+        model.heads.weight.normal_(0, 3.0)
+        model.heads.bias.normal_(0, 3.0)
+        app, geo = inputs(2, 4)
+        out = model(app, geo)
+        shift = out["logits"] - app[..., -NUM_CLASSES:]
+        assert shift[:, 0].abs().max() == 0 and shift[:, 1:].abs().min(-1).values.min() > 0
+        first, state = model.step(app[:, 0], geo[:, 0])
+        torch.testing.assert_close(first["logits"], app[:, 0, -NUM_CLASSES:])
+        second, _ = model.step(app[:, 1], geo[:, 1], state)
+        torch.testing.assert_close(second["logits"], out["logits"][:, 1], atol=1e-5, rtol=0)
+    with torch.no_grad():
+        refined = small_model(refine_first_frame=True)
+        refined.load_state_dict(model.state_dict())
+        assert (refined(app, geo)["logits"][:, 0] - app[:, 0, -NUM_CLASSES:]).abs().max() > 0
 
 
 def test_expressive_rest_bound_follows_the_first_frame():

@@ -142,6 +142,15 @@ def test_flip_averaged_teacher_reads_a_face_and_its_mirror_alike():
     assert not torch.allclose(plain, tb.teacher_logits(teacher, x.flip(-1), flip=False))
 
 
+@pytest.mark.parametrize("name", ["backbone_fer2013.yaml", "backbone_fer2013_cycle2.yaml"])
+def test_shipped_configs_load(name):
+    """The configs that made the shipped CNN are valid as they stand (keys known, shape sound)."""
+    from pathlib import Path
+
+    cfg = tb.load_config(Path(__file__).resolve().parents[1] / "config" / name)
+    assert BackboneConfig.from_dict(cfg["model"]) == load_backbone().cfg
+
+
 @pytest.mark.parametrize(
     "bad, match",
     [

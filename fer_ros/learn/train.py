@@ -98,6 +98,7 @@ DEFAULTS = {
         "geometry_shape": False,
         "logit_smoothing": False,
         "smoothing_gate": False,
+        "refine_first_frame": True,
     },
     "train": {
         "epochs": 30,
