@@ -49,33 +49,11 @@ def encode(seqs: list[SequenceData], cnn: torch.nn.Module, batch: int = 512) -> 
         start += len(s)
 
 
-def still_sequences(
-    crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str]
+def held_sequences(
+    crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str], kind: str
 ) -> list[SequenceData]:
-    """One 1-frame sequence per labelled still (its front-end crop and geometry; the geometry is
-    zeros where the mesh missed the face, as the engine feeds it)."""
-    return [
-        SequenceData(
-            crops[i : i + 1],
-            geometry[i : i + 1],
-            np.array([int(labels[i])]),
-            np.ones(1, np.float32),
-            np.array([-1]),
-            np.ones(1, bool),
-            int(labels[i]),
-            np.zeros((0, 7)),
-            names[i],
-            names[i],
-            kind="still",
-        )
-        for i in range(len(labels))
-    ]
-
-
-def jitter_sequences(
-    crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str]
-) -> list[SequenceData]:
-    """One sequence per jittered still: crops (N, T, S, S), geometry (N, T, G), one label each."""
+    """One sequence per labelled face held for T frames: crops (N, T, S, S), geometry (N, T, G)
+    (zeros where the mesh missed the face, as the engine feeds it), one label for every frame."""
     T = crops.shape[1]
     return [
         SequenceData(
@@ -89,10 +67,24 @@ def jitter_sequences(
             np.zeros((0, 7)),
             names[i],
             names[i],
-            kind="jitter",
+            kind=kind,
         )
         for i in range(len(labels))
     ]
+
+
+def still_sequences(
+    crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str]
+) -> list[SequenceData]:
+    """One 1-frame sequence per labelled still: crops (N, S, S), geometry (N, G)."""
+    return held_sequences(crops[:, None], geometry[:, None], labels, names, "still")
+
+
+def jitter_sequences(
+    crops: np.ndarray, geometry: np.ndarray, labels: np.ndarray, names: list[str]
+) -> list[SequenceData]:
+    """One sequence per jittered still: crops (N, T, S, S), geometry (N, T, G)."""
+    return held_sequences(crops, geometry, labels, names, "jitter")
 
 
 def rest_distribution(seq: SequenceData, shift: np.ndarray | None = None) -> np.ndarray:

@@ -53,6 +53,7 @@ from .run_state import (
     set_rng_state,
 )
 from .stills import CACHE_DIR, cached_crops
+from .train_config import merge_config
 
 log = logging.getLogger(__name__)
 
@@ -94,18 +95,9 @@ def load_config(path, overrides: dict | None = None) -> dict:
     """YAML merged over DEFAULTS; unknown sections or keys are refused (typos do not pass)."""
     with open(path) as f:
         user = yaml.safe_load(f) or {}
-    cfg = json.loads(json.dumps(DEFAULTS))
-    for section, values in user.items():
-        if section == "task":
-            if values != "backbone":
-                raise ValueError(f"{path}: task {values!r} is not 'backbone'")
-            continue
-        if section not in cfg or not isinstance(values, dict):
-            raise ValueError(f"{path}: unknown section {section!r} (known: {', '.join(k for k in cfg if k != 'task')})")
-        for k, v in values.items():
-            if k not in cfg[section]:
-                raise ValueError(f"{path}: unknown key {section}.{k}")
-            cfg[section][k] = v
+    if user.get("task", "backbone") != "backbone":
+        raise ValueError(f"{path}: task {user['task']!r} is not 'backbone'")
+    cfg = merge_config(DEFAULTS, user, path)
     for section, values in (overrides or {}).items():
         cfg[section].update(values)
     BackboneConfig.from_dict(cfg["model"])  # refuses a bad shape now, not after the data are read

@@ -76,16 +76,16 @@ DEFAULTS = {
 }
 
 
-def load_config(path) -> dict:
-    """YAML merged over DEFAULTS; unknown sections or keys are an error (typos are not ignored)."""
-    with open(path) as f:
-        user = yaml.safe_load(f) or {}
-    cfg = json.loads(json.dumps(DEFAULTS))
+def merge_config(defaults: dict, user: dict, path) -> dict:
+    """``user`` (a parsed YAML, sections of keys) over a copy of ``defaults``; a nested dict merges
+    key by key. Unknown sections or keys raise ValueError naming ``path``; ``task`` is skipped."""
+    cfg = json.loads(json.dumps(defaults))
     for section, values in user.items():
         if section == "task":
             continue
         if section not in cfg or not isinstance(values, dict):
-            raise ValueError(f"{path}: unknown section {section!r} (known: data, model, train)")
+            known = ", ".join(k for k in cfg if k != "task")
+            raise ValueError(f"{path}: unknown section {section!r} (known: {known})")
         for k, v in values.items():
             if k not in cfg[section]:
                 raise ValueError(f"{path}: unknown key {section}.{k}")
@@ -97,3 +97,9 @@ def load_config(path) -> dict:
             else:
                 cfg[section][k] = v
     return cfg
+
+
+def load_config(path) -> dict:
+    """YAML merged over DEFAULTS (merge_config)."""
+    with open(path) as f:
+        return merge_config(DEFAULTS, yaml.safe_load(f) or {}, path)
