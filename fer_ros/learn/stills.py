@@ -99,45 +99,37 @@ def _key(images: np.ndarray, size: int, equalize: bool) -> str:
     return h.hexdigest()[:16]
 
 
-def front_end_crops(
-    images: np.ndarray, size: int, equalize: bool, progress: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(crops, found, geometry) of grey stills (N, H, W) uint8, cut as ``Engine.process`` cuts an
-    aligned still: the same conversions, the same FrontEnd calls, a fresh running neutral."""
-    from tqdm import tqdm
-
-    crops = np.zeros((len(images), size, size), np.uint8)
-    found = np.zeros(len(images), bool)
-    geometry = np.zeros((len(images), GEOMETRY_DIM), np.float32)
-    with contextlib.closing(FrontEnd(size, equalize, max_faces=1, aligned=True)) as front:
-        for i, image in enumerate(tqdm(images, disable=not progress, unit="face", desc="front end")):
-            bgr = as_bgr(image)
-            faces = front.faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
-            crops[i] = front.crops(to_gray(bgr), faces)[0]
-            found[i] = faces[0].landmarks is not None
-            geometry[i] = geometry_of(faces[0], RunningNeutral())
-    return crops, found, geometry
-
-
 def front_end_sequences(
     videos: np.ndarray, size: int, equalize: bool, progress: bool = False
-) -> tuple[np.ndarray, np.ndarray]:
-    """(crops (N, T, S, S), geometry (N, T, G)) of grey clips (N, T, H, W) of aligned faces, cut
-    as ``Engine.process`` cuts an aligned video: each clip one face, one running neutral."""
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(crops (N, T, S, S), found (N, T), geometry (N, T, G)) of grey clips (N, T, H, W) uint8 of
+    aligned faces, cut as ``Engine.process`` cuts an aligned video: the same conversions, the
+    same FrontEnd calls, each clip one face with one running neutral."""
     from tqdm import tqdm
 
     n, t = videos.shape[:2]
     crops = np.zeros((n, t, size, size), np.uint8)
+    found = np.zeros((n, t), bool)
     geometry = np.zeros((n, t, GEOMETRY_DIM), np.float32)
     with contextlib.closing(FrontEnd(size, equalize, max_faces=1, aligned=True)) as front:
-        for i in tqdm(range(n), disable=not progress, unit="clip", desc="front end"):
+        for i in tqdm(range(n), disable=not progress, unit="face", desc="front end"):
             neutral = RunningNeutral()
             for k, image in enumerate(videos[i]):
                 bgr = as_bgr(image)
                 faces = front.faces(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
                 crops[i, k] = front.crops(to_gray(bgr), faces)[0]
+                found[i, k] = faces[0].landmarks is not None
                 geometry[i, k] = geometry_of(faces[0], neutral)
-    return crops, geometry
+    return crops, found, geometry
+
+
+def front_end_crops(
+    images: np.ndarray, size: int, equalize: bool, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(crops, found, geometry) of grey stills (N, H, W) uint8, cut as ``Engine.process`` cuts an
+    aligned still: each a one-frame clip of front_end_sequences (a fresh running neutral)."""
+    crops, found, geometry = front_end_sequences(images[:, None], size, equalize, progress)
+    return crops[:, 0], found[:, 0], geometry[:, 0]
 
 
 def cached_jittered(
@@ -166,7 +158,7 @@ def cached_jittered(
         with np.load(path) as z:
             return z["crops"], z["geometry"], np.asarray(labels, np.int64)[pick], pick
     videos = np.stack([jitter_frames(images[i], frames, rng) for i in pick])
-    crops, geometry = front_end_sequences(videos, size, equalize, progress=progress)
+    crops, _, geometry = front_end_sequences(videos, size, equalize, progress=progress)
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.stem + ".tmp.npz")

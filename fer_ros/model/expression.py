@@ -159,9 +159,9 @@ class ExpressionModel(nn.Module):
         p = torch.softmax(appearance_t0[..., -NUM_CLASSES:], -1)[..., NEUTRAL : NEUTRAL + 1][None] + 1.0
         return p if start is None else torch.where(start > 0, start, p)
 
-    def _smooth(self, cnn: Tensor, h: Tensor, ema: Tensor | None, seen: Tensor | None) -> Tensor:
+    def _smooth(self, cnn: Tensor, h: Tensor, ema: Tensor | None, past: Tensor | None) -> Tensor:
         """The smoothed CNN logits of every frame of ``cnn`` (N, T, C) (``h`` (N, T, H): the MV-LSTM
-        output, for the gate), continuing from ``ema`` (N, C) where ``seen`` (N, 1) says a frame came
+        output, for the gate), continuing from ``ema`` (N, C) where ``past`` (N, 1) says a frame came
         before; a first frame passes as is."""
         if self.cfg.smoothing_gate:
             rate = torch.sigmoid(self.smoothing_gate(h))  # (N, T, C)
@@ -174,9 +174,9 @@ class ExpressionModel(nn.Module):
                 ema = x
             else:
                 ema = ema + rate[:, t] * (x - ema)
-                if seen is not None:
-                    ema = torch.where(seen, ema, x)
-            seen = None  # from the second frame on, every face has a past
+                if past is not None:
+                    ema = torch.where(past, ema, x)
+            past = None  # from the second frame on, every face has a past
             out.append(ema)
         return torch.stack(out, 1)
 
@@ -218,24 +218,22 @@ class ExpressionModel(nn.Module):
         x, cnn = self._streams(appearance, geometry)
         start = self._start(appearance[:, 0], None if state is None else state[3])
         h, _ = self.rnn(x, lengths, None if state is None else (state[0], state[1], state[2]))
+        past = None if state is None else state[3][0] > 0  # (N, 1): the face had a frame before
         if self.cfg.logit_smoothing:
-            cnn = self._smooth(
-                cnn, h, None if state is None else state[4][0], None if state is None else state[3][0] > 0
-            )
-        return self._heads(h, cnn, self._bound(start), None if state is None else state[3][0] > 0)
+            cnn = self._smooth(cnn, h, None if state is None else state[4][0], past)
+        return self._heads(h, cnn, self._bound(start), past)
 
     def step(self, appearance: Tensor, geometry: Tensor, state: State | None = None) -> tuple[dict[str, Tensor], State]:
         """One frame for N faces: appearance (N, A), geometry (N, G) -> (dict, state)."""
         x, cnn = self._streams(appearance, geometry)
         start = self._start(appearance, None if state is None else state[3])
         h, (h_, c, m) = self.rnn.step(x, None if state is None else (state[0], state[1], state[2]))
+        past = None if state is None else state[3][0] > 0  # (N, 1): the face had a frame before
         if self.cfg.logit_smoothing:
-            prev = (None, None) if state is None else (state[4][0], state[3][0] > 0)
-            cnn = self._smooth(cnn[:, None], h[:, None], *prev)[:, 0]
+            cnn = self._smooth(cnn[:, None], h[:, None], None if state is None else state[4][0], past)[:, 0]
             ema = cnn[None]
         else:
             ema = torch.zeros_like(cnn)[None] if state is None else state[4]
-        past = None if state is None else state[3][0] > 0
         return self._heads(h, cnn, self._bound(start), past), (h_, c, m, start, ema)
 
 
