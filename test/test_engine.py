@@ -426,9 +426,13 @@ def test_batched_step_equals_each_face_stepped_alone(recurrent_weights, mosaic_f
     )
 
 
-def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mosaic_features):
+needs_ort = pytest.mark.skipif(not onnxruntime_available(), reason="onnx / onnxruntime not installed")
+
+
+@pytest.mark.parametrize("runtime", ["torch", pytest.param("onnxruntime", marks=needs_ort)])
+def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mosaic_features, runtime):
     appearance, geometry = mosaic_features
-    pred = RecurrentPredictor(recurrent_weights)
+    pred = RecurrentPredictor(recurrent_weights, runtime=runtime)
     start = _capacity(pred)
     n = 2 * start + 5
     pick = np.arange(n) % 4
@@ -451,10 +455,46 @@ def test_state_pool_grows_past_capacity_and_recycles_rows(recurrent_weights, mos
     assert _capacity(pred) == grown, "rows are recycled, the pool does not grow again"
     assert {pred.pool.rows[i] for i in new_ids} <= set(range(grown))
     # A recycled row starts from the zero state: same outputs as a brand new predictor.
-    ref = RecurrentPredictor(recurrent_weights)(new_ids, app, geo)
+    ref = RecurrentPredictor(recurrent_weights, runtime=runtime)(new_ids, app, geo)
     np.testing.assert_allclose(out.probs, ref.probs, atol=1e-5)
     np.testing.assert_allclose(out.activity, ref.activity, atol=1e-5)
     np.testing.assert_allclose(out.intensity, ref.intensity, atol=1e-5)
+
+
+@needs_ort
+def test_onnxruntime_step_computes_what_the_torch_step_and_the_batch_forward_do(recurrent_weights, mosaic_features):
+    """The recurrent step through ONNX Runtime (numpy state pool) against PyTorch's step, frame by
+    frame, over real features of 4 faces in shuffled order; one face ends after frame 3 and a new
+    face takes its row. Each face's streamed outputs also equal the whole-sequence forward."""
+    appearance, geometry = mosaic_features
+    fast = RecurrentPredictor(recurrent_weights, runtime="onnxruntime")
+    reference = RecurrentPredictor(recurrent_weights, runtime="torch")
+    assert fast.runtime == "onnxruntime" and isinstance(fast.pool.tensors[0], np.ndarray)
+    rng = np.random.default_rng(1)
+    streamed: dict[int, list] = defaultdict(list)  # face id -> per frame (t, tile, probs, intensity, activity)
+    for t in range(len(appearance)):
+        if t == 4:  # face 22 ends; 55, a new face, comes in tile 1
+            row = fast.pool.rows[22]
+            fast.drop(22)
+            reference.drop(22)
+        ids = [11, 22, 33, 44] if t < 4 else [11, 55, 33, 44]
+        order = rng.permutation(4)
+        args = ([ids[k] for k in order], appearance[t, order], geometry[t, order])
+        got, want = fast(*args), reference(*args)
+        assert got.probs.dtype == np.float32 and got.intensity.shape == (4,)
+        np.testing.assert_allclose(got.probs, want.probs, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(got.intensity, want.intensity, atol=1e-4, rtol=0)
+        np.testing.assert_allclose(got.activity, want.activity, atol=1e-4, rtol=0)
+        for j, k in enumerate(order):
+            streamed[ids[k]].append((t, k, got.probs[j], got.intensity[j], got.activity[j]))
+    assert fast.pool.rows[55] == row  # the ended face's row, recycled
+    assert set(streamed) == {11, 22, 33, 44, 55} and len(streamed[22]) == len(streamed[55]) == 4
+    for rows in streamed.values():
+        frames, tile = [r[0] for r in rows], rows[0][1]
+        out = reference.batch(appearance[frames, tile].numpy(), geometry[frames, tile])
+        np.testing.assert_allclose(np.stack([r[2] for r in rows]), out["probs"], atol=1e-4, rtol=0)
+        np.testing.assert_allclose(np.array([r[3] for r in rows]), out["intensity"], atol=1e-4, rtol=0)
+        np.testing.assert_allclose(np.array([r[4] for r in rows]), out["activity"], atol=1e-4, rtol=0)
 
 
 # ------------------------------------------------------------------ the model's own backbone

@@ -33,8 +33,9 @@ class EngineConfig:
     model: str = "recurrent"  # recurrent | baseline (the CNN alone, frame by frame)
     weights: str | None = None  # the model file (recurrent: an expression model; baseline: a backbone); None: shipped
     device: str = "auto"  # auto | cpu | cuda | cuda:N
-    # What runs the appearance network: auto (ONNX Runtime on CPU when installed, the faster
-    # there; PyTorch on CUDA) | torch (the reference) | onnxruntime. See runtime.py.
+    # What runs the per-frame networks (the appearance CNN and the recurrent step): auto (ONNX
+    # Runtime on CPU when installed, the faster there; PyTorch on CUDA) | torch (the reference)
+    # | onnxruntime. See runtime.py.
     runtime: str = "auto"
     max_faces: int = 8
     min_detection_confidence: float = 0.5

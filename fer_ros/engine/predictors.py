@@ -2,8 +2,14 @@
 
 Both take the features of the faces in one frame (one row per face id) and return, per
 face, class probabilities, intensity and expression activity. The recurrent predictor
-keeps each face's MV-LSTM state in a pool of device tensors and steps every live face
-in ONE batched call; the baseline is the CNN's softmax alone.
+keeps each face's recurrent state in a pool of rows and steps every live face in ONE
+batched call; the baseline is the CNN's softmax alone.
+
+The recurrent step runs where ``runtime`` says (``runtime.py``): on PyTorch, with the pool
+in device tensors, or on ONNX Runtime (the CPU default), with the pool in numpy arrays, the
+step's inputs and outputs staying numpy (the appearance tensor is a view of the CNN's ONNX
+Runtime output, no copy). ``batch``, the whole-sequence forward that streaming is checked
+against, is always PyTorch.
 
 ``cnn``: the appearance network the engine must encode faces with for this predictor: the
 backbone the recurrent model was trained on (it is stored in its file), or for the
@@ -20,6 +26,8 @@ import torch
 
 from fer_ros.model.classes import NEUTRAL, NUM_CLASSES
 from fer_ros.model.expression import DEFAULT_MODEL, load_cnn, load_model
+
+from .runtime import OrtStep, resolve_runtime
 
 
 @dataclass
@@ -39,42 +47,60 @@ def _host(x: torch.Tensor) -> np.ndarray:
     return x.detach().float().cpu().numpy()
 
 
-class StatePool:
-    """Recurrent state of every live face, rows of device tensors shaped (layers, capacity, H).
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
 
-    Rows are handed out per face id and recycled when a face ends; the pool doubles
-    when full. Gather/scatter by row index keeps one batched model call per frame.
+
+class StatePool:
+    """Recurrent state of every live face, rows of arrays shaped (layers, capacity, H): torch
+    tensors on the model's device, or numpy arrays for ONNX Runtime (as ``init_state`` makes them).
+
+    Rows are handed out per face id and recycled when a face ends; a new face's row starts
+    from the initial state; the pool doubles when full. Gather/scatter by row index keeps
+    one batched model call per frame.
     """
 
     def __init__(self, init_state, capacity: int = 16):
-        self._init_state = init_state  # n -> tuple of (layers, n, H) zero tensors
+        self._init_state = init_state  # n -> tuple of (layers, n, H) arrays, the state of n new faces
         self.tensors = list(init_state(capacity))
+        self._torch = isinstance(self.tensors[0], torch.Tensor)
+        self._fresh = [t[:, 0] for t in init_state(1)]  # (layers, H) each
         self.rows: dict[int, int] = {}
         self.free = list(range(capacity))[::-1]
 
     def _grow(self) -> None:
         old = len(self.tensors[0][0])
         extra = self._init_state(old)
-        self.tensors = [torch.cat([t, e], dim=1) for t, e in zip(self.tensors, extra)]
+        cat = torch.cat if self._torch else np.concatenate
+        self.tensors = [cat([t, e], 1) for t, e in zip(self.tensors, extra)]
         self.free = list(range(old, 2 * old))[::-1] + self.free
 
-    def rows_for(self, ids: list[int]) -> torch.Tensor:
+    def rows_for(self, ids: list[int]) -> torch.Tensor | np.ndarray:
         for fid in ids:
             if fid not in self.rows:
                 if not self.free:
                     self._grow()
                 row = self.free.pop()
-                for t in self.tensors:  # a new face starts from the zero state
-                    t[:, row].zero_()
+                for t, fresh in zip(self.tensors, self._fresh):  # a new face starts from the initial state
+                    t[:, row] = fresh
                 self.rows[fid] = row
-        return torch.tensor([self.rows[f] for f in ids], dtype=torch.long, device=self.tensors[0].device)
+        rows = [self.rows[f] for f in ids]
+        if self._torch:
+            return torch.tensor(rows, dtype=torch.long, device=self.tensors[0].device)
+        return np.array(rows, np.intp)
 
-    def gather(self, idx: torch.Tensor):
-        return tuple(t.index_select(1, idx) for t in self.tensors)
+    def gather(self, idx) -> tuple:
+        if self._torch:
+            return tuple(t.index_select(1, idx) for t in self.tensors)
+        return tuple(t[:, idx] for t in self.tensors)  # fancy indexing: contiguous copies
 
-    def scatter(self, idx: torch.Tensor, state) -> None:
+    def scatter(self, idx, state) -> None:
         for t, s in zip(self.tensors, state):
-            t.index_copy_(1, idx, s)
+            if self._torch:
+                t.index_copy_(1, idx, s)
+            else:
+                t[:, idx] = s
 
     def drop(self, fid: int) -> None:
         row = self.rows.pop(fid, None)
@@ -87,29 +113,59 @@ class StatePool:
 
 
 class RecurrentPredictor:
+    """The recurrent model over all live faces. runtime: what runs the per-frame step (torch |
+    onnxruntime | auto, see ``runtime.py``); threads: ONNX Runtime's intra-op threads."""
+
     name = "recurrent"
 
-    def __init__(self, path: str | Path | None = None, device: str | torch.device = "cpu"):
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        device: str | torch.device = "cpu",
+        runtime: str = "torch",
+        threads: int = 1,
+    ):
         self.path = Path(path) if path else DEFAULT_MODEL
         self.device = torch.device(device)
         self.model = load_model(self.path, device=self.device)
         self.cnn = self.model.cnn  # the backbone it was trained on
-        self.pool = StatePool(lambda n: self.model.init_state(n, self.device))
+        self.runtime = resolve_runtime(runtime, self.device)
+        self._ort: OrtStep | None = None
+        if self.runtime == "onnxruntime":
+            self._ort = OrtStep(self.model, threads)
+            self.pool = StatePool(lambda n: tuple(t.numpy() for t in self.model.init_state(n)))
+        else:
+            self.pool = StatePool(lambda n: self.model.init_state(n, self.device))
 
-    @torch.inference_mode()
-    def __call__(self, ids: list[int], appearance: torch.Tensor, geometry: np.ndarray) -> Predictions:
+    def __call__(self, ids: list[int], appearance: torch.Tensor | np.ndarray, geometry: np.ndarray) -> Predictions:
+        """appearance (N, A): the encoder's tensor (on the ONNX Runtime path a view of numpy, read
+        as such) or an array; geometry (N, G)."""
         if not ids:
             return Predictions(np.zeros((0, NUM_CLASSES), np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32))
+        if self._ort is None:
+            return self._torch_step(ids, appearance, geometry)
         idx = self.pool.rows_for(ids)
+        app = appearance.numpy() if isinstance(appearance, torch.Tensor) else appearance
+        logits, intensity, activity, state = self._ort(
+            np.ascontiguousarray(app, np.float32), np.ascontiguousarray(geometry, np.float32), self.pool.gather(idx)
+        )
+        self.pool.scatter(idx, state)
+        return Predictions(_softmax(logits), intensity, activity)
+
+    @torch.inference_mode()
+    def _torch_step(self, ids: list[int], appearance: torch.Tensor | np.ndarray, geometry: np.ndarray) -> Predictions:
+        idx = self.pool.rows_for(ids)
+        app = torch.as_tensor(appearance, dtype=torch.float32, device=self.device)
         geo = torch.from_numpy(np.ascontiguousarray(geometry, np.float32)).to(self.device)
-        out, state = self.model.step(appearance.to(self.device), geo, self.pool.gather(idx))
+        out, state = self.model.step(app, geo, self.pool.gather(idx))
         self.pool.scatter(idx, state)
         return Predictions(_host(torch.softmax(out["logits"], -1)), _host(out["intensity"]), _host(out["activity"]))
 
     @torch.inference_mode()
     def batch(self, appearance: np.ndarray, geometry: np.ndarray) -> dict[str, np.ndarray]:
-        """``ExpressionModel.forward`` over one face's whole sequence at once: appearance (T, A),
-        geometry (T, G) -> per-frame ``probs`` (T, 7), ``intensity`` and ``activity`` (T,)."""
+        """``ExpressionModel.forward`` over one face's whole sequence at once (always PyTorch: the
+        reference): appearance (T, A), geometry (T, G) -> per-frame ``probs`` (T, 7),
+        ``intensity`` and ``activity`` (T,)."""
         app = torch.as_tensor(np.asarray(appearance, np.float32), device=self.device)[None]
         geo = torch.as_tensor(np.asarray(geometry, np.float32), device=self.device)[None]
         out = self.model(app, geo)

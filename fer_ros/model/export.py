@@ -50,6 +50,7 @@ def export_backbone(cnn: Backbone, path) -> None:
 
 
 def export_step(model: ExpressionModel, path) -> None:
+    """To a file path, or to a binary file object (an in-memory graph for ONNX Runtime)."""
     wrapper = StepModule(model.eval()).eval()
     faces = {1: "faces"}  # state tensors are (layers, faces, size)
     axes = {
@@ -64,7 +65,7 @@ def export_step(model: ExpressionModel, path) -> None:
     torch.onnx.export(
         wrapper,
         wrapper.example_inputs(2),
-        os.fspath(path),
+        path if hasattr(path, "write") else os.fspath(path),
         input_names=STEP_INPUTS,
         output_names=STEP_OUTPUTS,
         opset_version=OPSET,
