@@ -13,6 +13,12 @@ then resets) -> Engine.prepare (faces, crops, geometry; the cameras side by side
 MediaPipe releases the GIL) -> ONE CNN call and ONE recurrent step for every face of every
 camera (engine.run_models: all engines share the node's Models) -> per camera
 FrameExpressions, interval events, ROS4HRI topics.
+
+The two halves are pipelined, as ``fer-ros video`` runs an engine: while this thread runs
+the networks and publishes batch k, the front thread prepares batch k+1 (frames that
+arrived meanwhile), so two cameras, or one camera faster than a frame's whole cost, use
+both cores. Requests and stamp jumps reset engines, which must see no frame between the
+stages: the batch in flight is completed first (``_drain``).
 """
 
 from __future__ import annotations
@@ -53,6 +59,8 @@ class _Job:
     started: float
     bgr: object = None
     ns: int = 0
+    stamp: float = 0.0  # what the engine gets (cam.stamps maps it back to the exact header stamp)
+    tracked: frozenset = frozenset()  # ids the engine follows after this frame (read in the front stage)
     prepared: PreparedFrame | None = None
     result: FrameResult | None = None
     error: Exception | None = None
@@ -70,11 +78,14 @@ class Worker:
         self._turn = 0
         self.pool: list[Engine] = []  # ros4hri input: engines of faces that left, reset
         self._fronts: ThreadPoolExecutor | None = None
+        self._ahead: ThreadPoolExecutor | None = None  # the front stage of the next batch
+        self._in_flight: list[_Job] = []  # a batch past its front stage, waiting for the networks
 
     # -- lifetime -------------------------------------------------------------------------------
     def start(self) -> None:
         self._stop = False
         self._fronts = ThreadPoolExecutor(FRONT_THREADS, thread_name_prefix="fer_front")
+        self._ahead = ThreadPoolExecutor(1, thread_name_prefix="fer_ahead")
         self._thread = threading.Thread(target=self._run, name="fer_worker", daemon=True)
         self._thread.start()
 
@@ -86,9 +97,11 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout)
         ended = self._thread is None or not self._thread.is_alive()
-        if ended and self._fronts is not None:
-            self._fronts.shutdown(wait=True)
-            self._fronts = None
+        if ended:
+            for pool in (self._fronts, self._ahead):
+                if pool is not None:
+                    pool.shutdown(wait=True)
+            self._fronts = self._ahead = None
         return ended
 
     def close_pool(self) -> None:
@@ -101,10 +114,10 @@ class Worker:
         node = self.node
         while True:
             with node.lock:
-                while not self._stop and not self._work_waiting():
+                while not self._stop and not self._work_waiting() and not self._in_flight:
                     node.lock.wait(IDLE_WAIT)
                 if self._stop:
-                    return
+                    break
                 cfg = node.take_config()
                 retire = [c for c in node.cameras if c.gone]
                 for c in retire:
@@ -118,14 +131,35 @@ class Worker:
                 ("retiring a face", self.retire, retire),
                 ("closing a silent camera", self.silence, silent),
             )
+            if any(items for _, _, items in requests):
+                self._drain()
             for what, serve, items in requests:
                 for x in items:
                     try:
                         serve(x)
                     except Exception as e:  # never let one request take the node down
                         node.log.error(f"worker: {what} failed: {type(e).__name__}: {e}")
-            if batch:
-                self.process(batch)
+            self._advance(batch)
+        self._drain()  # the frames in hand are published before the thread ends
+
+    def _advance(self, batch: list[tuple[Camera, tuple]]) -> None:
+        """One turn of the pipeline: ``batch``'s front stage starts on the front thread, the batch
+        in flight goes through the networks and out here meanwhile, then ``batch`` is in flight."""
+        jobs = self._admit_all(batch)
+        ahead = self._ahead.submit(self._fronts_of, jobs) if jobs and self._ahead is not None else None
+        self._drain()
+        if ahead is not None:
+            ahead.result()
+        elif jobs:
+            self._fronts_of(jobs)
+        self._in_flight = jobs
+
+    def _drain(self) -> None:
+        """The batch in flight through the networks and out: after it no engine has a frame between
+        its stages."""
+        jobs, self._in_flight = self._in_flight, []
+        if jobs:
+            self._complete(jobs)
 
     def _work_waiting(self) -> bool:
         node = self.node
@@ -156,10 +190,9 @@ class Worker:
             return ""
         return cam.upstream_id or hri_id(self.node.hri_prefix, face_id)
 
-    def process(self, batch: list[tuple[Camera, tuple]]) -> None:
-        """One frame of each camera in ``batch`` ((camera, (message, receive time))), through the
-        front stages side by side, the networks in one batch, then each camera's outputs. A
-        failure costs its own camera's frame only (a failed network call: the batch's)."""
+    def _admit_all(self, batch: list[tuple[Camera, tuple]]) -> list[_Job]:
+        """The frames of ``batch`` ((camera, (message, receive time))) that go on to the engines. A
+        failure costs its own camera's frame only (a failed network call later: the batch's)."""
         jobs = []
         for cam, (msg, received) in batch:
             try:
@@ -169,11 +202,18 @@ class Worker:
                 continue
             if job is not None:
                 jobs.append(job)
+        return jobs
+
+    def _fronts_of(self, jobs: list[_Job]) -> None:
+        """The front stage of every job, the cameras side by side."""
         if len(jobs) > 1 and self._fronts is not None:
             list(self._fronts.map(self._front, jobs))
         else:
             for job in jobs:
                 self._front(job)
+
+    def _complete(self, jobs: list[_Job]) -> None:
+        """The networks for every face of ``jobs`` (one batch per shared Models), then the outputs."""
         groups: dict[int, list[_Job]] = {}  # engines that share one Models go in one batch
         for job in jobs:
             if job.error is None:
@@ -224,6 +264,7 @@ class Worker:
                     cam.counts.out_of_order += 1
                 return None
             if kind == JUMP:
+                self._drain()  # this camera's previous frame may be in flight: out before the reset
                 node.warn(
                     cam,
                     "jump",
@@ -234,13 +275,17 @@ class Worker:
                 self.close(cam, END_TIME_JUMP)
                 with node.lock:
                     cam.counts.time_jumps += 1
+            # Accepted now, not when published: the next frame is checked before this one is out.
+            cam.guard.accept(ns)
+        job.stamp = engine_stamp(cam.stamps, msg.header.stamp)
         cam.silenced = False
         return job
 
     @staticmethod
     def _front(job: _Job) -> None:
         try:
-            job.prepared = job.cam.engine.prepare(job.bgr, engine_stamp(job.cam.stamps, job.msg.header.stamp))
+            job.prepared = job.cam.engine.prepare(job.bgr, job.stamp)
+            job.tracked = frozenset(job.cam.engine.tracked_ids)  # here: the next frame's front stage changes them
         except Exception as e:
             job.error = e
 
@@ -252,14 +297,12 @@ class Worker:
             node.warn(cam, "bad", f"{cam.topic}: frame skipped: {result.error}")
             self.publish_events(cam, result.events, header)
             return
-        if ns:
-            cam.guard.accept(ns)
         size = (job.bgr.shape[1], job.bgr.shape[0])
         ids = {f.id: self.hri_id(cam, f.id) for f in result.faces}
         cam.outputs.frames.publish(frame_message(result, header, size, ids))
         self.publish_events(cam, result.events, header)
         if node.hri is not None:
-            self._hri_frame(cam, header, size, result, ids)
+            self._hri_frame(cam, header, size, result, ids, job.tracked)
         cam.last_header = header
         done = time.monotonic()
         now = node.get_clock().now().nanoseconds
@@ -271,13 +314,13 @@ class Worker:
             if now > 0 and ns > 0:
                 cam.age.append((now - ns) * 1e-9)
 
-    def _hri_frame(self, cam: Camera, header, size, result, ids: dict) -> None:
+    def _hri_frame(self, cam: Camera, header, size, result, ids: dict, tracked: frozenset) -> None:
         hri = self.node.hri
         crops = result.features.crops if result.features is not None else None
         hri.frame(cam.topic, header, None if cam.upstream_id else size, [(ids[f.id], f) for f in result.faces], crops)
         cam.live_hri |= set(ids.values())
         if not cam.upstream_id:  # ids end when the engine stops tracking them (a detector's end with it)
-            ended = cam.live_hri - {self.hri_id(cam, i) for i in cam.engine.tracked_ids}
+            ended = cam.live_hri - {self.hri_id(cam, i) for i in tracked}
             if ended:
                 hri.end(ended)
                 cam.live_hri -= ended
