@@ -48,11 +48,13 @@ class EngineConfig:
     aligned: bool = False  # inputs are already face crops: no detection
     max_side: int = MAX_SIDE  # larger frames are scaled down for detection
     default_fps: float = 30.0  # stamps for frames that come without one
-    # Threads of each op of torch, ONNX Runtime and OpenCV (process-wide). 1 by default: the
-    # models are tiny, and op-level worker threads fight MediaPipe's for the cores (measured:
-    # CNN 4 ms with 1 thread, >200 ms with 2 threads interleaved with MediaPipe on a loaded
-    # 2-core machine). The cores are used by running stages side by side instead:
-    cpu_threads: int = 1
+    # Threads of each op of ONNX Runtime, torch and OpenCV (process-wide). ONNX Runtime's idle
+    # op threads sleep (runtime.py: no spinning), so 2 halve the CNN batch when the other core
+    # is free, as in ``Engine.process`` (measured: 1 face 91-93 -> 100 frames/s, 4 faces 33-34
+    # -> 37.5), and cost nothing when the stages run side by side (pipelined: unchanged).
+    # torch's CPU threads do spin: with ``runtime: torch`` on a CPU shared with MediaPipe use 1
+    # (measured: CNN 4 ms with 1 thread, >200 ms with 2 on a loaded 2-core machine).
+    cpu_threads: int = 2
     # Followed faces meshed in parallel, one MediaPipe graph each (MediaPipe releases the
     # GIL; its graphs' own executors are not configurable): 2 uses both cores of a small
     # robot computer; 1 keeps the front stage on the calling thread. The video CLI also runs

@@ -26,8 +26,9 @@ class Models:
         if self.device.type == "cpu":
             torch.set_num_threads(cfg.cpu_threads)
         runtime = resolve_runtime(cfg.runtime, self.device)  # one setting for both networks
+        # The recurrent step is a few tiny matmuls: one thread, a second would only add hand-offs.
         self.predictor: RecurrentPredictor | FramewisePredictor = (
-            RecurrentPredictor(cfg.weights, self.device, runtime, cfg.cpu_threads)
+            RecurrentPredictor(cfg.weights, self.device, runtime, threads=1)
             if cfg.model == "recurrent"
             else FramewisePredictor(cfg.weights, self.device)
         )

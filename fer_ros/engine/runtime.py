@@ -60,9 +60,11 @@ def _session(export, threads: int):
         warnings.simplefilter("ignore", DeprecationWarning)
         export(graph)
     options = ort.SessionOptions()
-    # As torch: one thread by default, the cores are MediaPipe's (EngineConfig.cpu_threads).
+    # EngineConfig.cpu_threads: a second thread when the CNN runs with the other core free.
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
+    if threads > 1:  # idle op threads sleep instead of spinning on cores MediaPipe needs
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     options.log_severity_level = 3  # errors only: its start-up notes are not the user's business
     return ort.InferenceSession(graph.getvalue(), options, providers=["CPUExecutionProvider"])
 

@@ -71,8 +71,8 @@ ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
     "max_side": ("larger frames are scaled down to this longer side before detection", _irange(16, 16384)),
     "default_fps": ("frame rate assumed for images with a zero stamp", _frange(0.01, 1000.0)),
     "cpu_threads": (
-        "threads of each torch / ONNX Runtime / OpenCV op (1 leaves the cores to MediaPipe). A change rebuilds "
-        "the engines.",
+        "threads of each ONNX Runtime / torch / OpenCV op (ONNX Runtime's sleep when idle; with runtime torch on "
+        "a CPU, 1 leaves the cores to MediaPipe). A change rebuilds the engines.",
         _irange(1, 256),
     ),
     "front_threads": (
