@@ -1,7 +1,7 @@
 """Rate and latency of fer_node on a real clip, over real DDS on loopback. Prints; asserts nothing.
 
     tools/with_ros.sh python tools/ros_bench.py [--clip NAME] [--rate 30] [--model baseline] [--frames N]
-        [--ros4hri on|off] [--image-qos reliable|sensor_data] [--cameras K]
+        [--ros4hri on|off] [--image-qos reliable|sensor_data] [--cameras K] [--publisher-dds large-images|default]
 
 Starts the node as its own process (``config/fer.yaml`` and ``config/fer_node.yaml``, a domain
 id of its own, loopback discovery), publishes the clip's frames as sensor_msgs/Image at
@@ -10,18 +10,26 @@ prints, per camera: the start-up time (process start -> its topics matched: impo
 model load and warm-up at configure), frames published / processed / dropped by the node /
 lost before it, end-to-end latency (publish -> FrameExpressions received here, matched by
 stamp), the rate of results, and the node's own /diagnostics figures.
+
+The publisher here stands for the camera driver. By default it (and the node) run Fast DDS with
+``config/fastdds_large_images.xml``, as the README asks of a camera driver: a shared-memory
+segment that holds a whole frame. ``--publisher-dds default`` measures Fast DDS as it comes
+(512 KB segment: frames above it travel as loopback UDP fragments).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "test"))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "test"))
+LARGE_IMAGES_PROFILE = ROOT / "config" / "fastdds_large_images.xml"
 
 from ros_harness import (  # noqa: E402
     Client,
@@ -63,9 +71,19 @@ def main() -> int:
     p.add_argument("--ros4hri", choices=("on", "off"), default="on", help="the ROS4HRI topics too")
     p.add_argument("--image-qos", choices=("reliable", "sensor_data"), default="reliable")
     p.add_argument("--cameras", type=int, default=1, help="camera topics, each publishing the clip at --rate")
+    p.add_argument(
+        "--publisher-dds",
+        choices=("large-images", "default"),
+        default="large-images",
+        help="Fast DDS profile of the publisher and the node: config/fastdds_large_images.xml, or Fast DDS's own",
+    )
     args = p.parse_args()
     if args.cameras < 1:
         p.error("--cameras must be >= 1")
+    if args.publisher_dds == "large-images":  # read when this process's (and the node's) participant is made
+        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(LARGE_IMAGES_PROFILE)
+    else:
+        os.environ.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
     topics = ["/image_raw"] if args.cameras == 1 else [f"/cam{i + 1}/image_raw" for i in range(args.cameras)]
     outputs = ["/fer_node"] if args.cameras == 1 else [f"/cam{i + 1}/fer_node" for i in range(args.cameras)]
 
@@ -110,8 +128,8 @@ def main() -> int:
     h, w = frames[0].shape[:2]
     print(
         f"fer_node, model {args.model}, device {diags[0].get('device', '?')}, {args.image_qos} images, ROS4HRI "
-        f"{args.ros4hri}: {len(frames)} frames {w}x{h} on {len(topics)} camera(s), each at "
-        f"{len(frames) / t_pub:.1f} Hz"
+        f"{args.ros4hri}, Fast DDS profile {args.publisher_dds}: {len(frames)} frames {w}x{h} on {len(topics)} "
+        f"camera(s), each at {len(frames) / t_pub:.1f} Hz"
     )
     print(f"  start-up (process start -> topics matched, model loaded and warmed up): {startup:.1f} s")
     nan = float("nan")
