@@ -26,6 +26,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "fer.yaml"
 NODE_CONFIG = ROOT / "config" / "fer_node.yaml"
+DDS_PROFILE = ROOT / "config" / "fastdds_large_images.xml"  # for image publishers (README)
 NODE = "fer_node"
 
 

@@ -19,6 +19,7 @@ import pytest
 import torch
 from ros_harness import (
     CONFIG,
+    DDS_PROFILE,
     NODE_CONFIG,
     Client,
     NodeProcess,
@@ -542,10 +543,13 @@ def test_bad_start_up_parameter_exits_with_a_reason(tmp_path, params, name):
     assert rc == 2 and "cannot start" in out and name in out and "Traceback" not in out
 
 
-def test_default_config_as_shipped(tmp_path, clip):
-    """config/fer.yaml unchanged (the recurrent model with the shipped weights)."""
+def test_default_config_as_shipped(tmp_path, clip, profile=DDS_PROFILE):
+    """config/fer.yaml unchanged (the recurrent model with the shipped weights), in a process that
+    runs Fast DDS with the shipped profile for image publishers (config/fastdds_large_images.xml):
+    Fast DDS takes it without a complaint and the node serves through it."""
     domain = new_domain_id()
-    proc = NodeProcess(domain, {"image_qos": "reliable"}, tmp_path, config=CONFIG)
+    env = {"FASTRTPS_DEFAULT_PROFILES_FILE": str(profile)}
+    proc = NodeProcess(domain, {"image_qos": "reliable"}, tmp_path, config=CONFIG, env=env)
     client, ok = Client(domain), False
     try:
         client.wait_ready(proc)
@@ -554,6 +558,7 @@ def test_default_config_as_shipped(tmp_path, clip):
         assert sum(1 for m in res if m.faces) >= 9
         d = client.wait_for(lambda: client.latest_diagnostics(TOPIC), 10, "diagnostics", proc)
         assert d["model"] == "recurrent"
+        assert "XMLPARSER" not in proc.output() and "XMLPROFILES" not in proc.output(), proc.output()[-2000:]
         ok = True
     finally:
         client.close()
