@@ -35,7 +35,6 @@ from fer_ros.engine import STAGES, Engine, EngineConfig
 from fer_ros.engine.config import MODELS
 from fer_ros.io.media import DEFAULT_INPUT, media_path
 from fer_ros.io.sources import read_frames
-from fer_ros.model.expression import DEFAULT_MODEL, load_cnn
 
 from .common import device, positive_int
 
@@ -74,9 +73,10 @@ def _ms(fn, repeats: int) -> float:
     return 1000 * (time.perf_counter() - t0) / repeats
 
 
-def bare_parts(frame: np.ndarray, faces: int, cnn, device: torch.device, repeats: int = 20) -> dict[str, float]:
+def bare_parts(frame: np.ndarray, faces: int, encoder, device: torch.device, repeats: int = 20) -> dict[str, float]:
     """Milliseconds of the bare parts on one scene frame: both detectors on the frame, one
-    tracking-mode mesh on one face crop, the CNN on a batch of ``faces`` crops."""
+    tracking-mode mesh on one face crop, the CNN on a batch of ``faces`` crops (the network alone,
+    in the runtime the engine runs it: ``encoder.network``)."""
     import mediapipe as mp
 
     rgb = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB)
@@ -96,12 +96,12 @@ def bare_parts(frame: np.ndarray, faces: int, cnn, device: torch.device, repeats
         for d in detectors:
             d.close()
         mesh.close()
-    x = torch.zeros(faces, 1, cnn.crop_size, cnn.crop_size, device=device)
+    x = torch.zeros(faces, 1, encoder.crop_size, encoder.crop_size, device=device)
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
 
     def cnn_batch():
         with torch.inference_mode():
-            cnn.appearance(x)
+            encoder.network(x)
         sync()
 
     return {"detect": detect, "mesh": mesh_ms, "cnn": _ms(cnn_batch, repeats)}
@@ -178,13 +178,11 @@ def run_bench(frames: int = 150, device: str = "auto", model: str = "recurrent",
     )
     print(head + "\n" + "-" * len(head))
     with Engine(cfg) as engine:
-        # the very CNN the engine runs: the backbone inside the model file (or the baseline's file)
-        cnn = load_cnn(cfg.weights or (DEFAULT_MODEL if model == "recurrent" else None), engine.device)
         for n in faces:
             frames_n = scene(clip, n, frames)
             got = run_engine(engine, frames_n)
             got["pipelined_fps"] = run_pipelined(engine, frames_n)
-            parts = bare_parts(frames_n[0], n, cnn, engine.device)
+            parts = bare_parts(frames_n[0], n, engine.models.encoder, engine.device)
             floor_ms = got["detections_per_frame"] * parts["detect"] + got["faces"] * parts["mesh"] + parts["cnn"]
             row = {
                 "faces": n,

@@ -44,6 +44,11 @@ class AppearanceEncoder:
         self.runtime = resolve_runtime(runtime, self.device)
         self._run = OrtAppearance(self.cnn, threads) if self.runtime == "onnxruntime" else self.cnn.appearance
 
+    @property
+    def network(self):
+        """The network alone, as the engine runs it (runtime.py): float (N, 1, S, S) in [-1, 1] -> (N, dim)."""
+        return self._run
+
     @torch.inference_mode()
     def __call__(self, crops: np.ndarray) -> torch.Tensor:
         """uint8 (N, S, S) -> float32 (N, dim) on the encoder's device."""
