@@ -623,3 +623,24 @@ def test_onnxruntime_path_computes_what_the_torch_reference_does(clip_frames):
         assert [f.label for f in a.faces] == [f.label for f in b.faces]
         for fa, fb in zip(a.faces, b.faces):
             np.testing.assert_allclose(fa.scores, fb.scores, atol=1e-4)
+
+
+def test_warm_up_leaves_the_engine_as_new(clip_frames, run_clip, engine_model):
+    """The node warms each engine at configure (a blank frame, a blank face through both networks):
+    afterwards the clip gives the ids, labels, scores and intervals of an engine never warmed."""
+    frames, stamps = clip_frames(SHORT_FACE_CLIP)
+    fresh = run_clip(SHORT_FACE_CLIP, engine_model)
+    with Engine(EngineConfig(model=engine_model)) as engine:
+        engine.warm_up()
+        warmed = [engine.process(f, s) for f, s in zip(frames, stamps)]
+    assert sum(bool(r.faces) for r in warmed) >= 0.9 * len(warmed)
+    assert [[f.id for f in r.faces] for r in warmed] == [[f.id for f in r.faces] for r in fresh.results]
+    for w, f in zip(warmed, fresh.results):
+        for a, b in zip(w.faces, f.faces):
+            np.testing.assert_allclose(a.scores, b.scores, atol=1e-5)
+            assert (a.intensity, a.phase) == pytest.approx((b.intensity, b.phase), abs=1e-5)
+
+    def key(e):  # stamps are nan while unknown
+        return (e.status, e.face_id, e.label, e.onset, e.onset_stamp, str(e.offset_stamp), e.end_reason)
+
+    assert [key(e) for r in warmed for e in r.events] == [key(e) for r in fresh.results for e in r.events]

@@ -47,6 +47,7 @@ from .tracker import Tracker
 log = logging.getLogger("fer_ros.engine")
 
 STAGES = ("decode", "detect", "align", "cnn", "recurrent", "spotter")
+WARM_UP_ID = -1  # the face id of warm_up's blank face: real ids count up from 1
 BACKWARD_WARN_PERIOD = 5.0  # s between two "stamp went backwards" warnings (a looping bag warns once per period)
 
 
@@ -181,6 +182,19 @@ class Engine:
     def finish(self) -> list[IntervalEvent]:
         """End of stream: close open intervals (the engine stays usable for the next stream)."""
         return self.reset()
+
+    def warm_up(self, side: int = 64) -> None:
+        """Pay the first-use costs now, not on the first real frame: MediaPipe's graphs (a blank
+        frame), then one blank face through the CNN and the recurrent step (ONNX Runtime's first
+        run allocates). Leaves the engine as new (frame indices start again at 0)."""
+        index = self._frame_index
+        self.process(np.zeros((side, side, 3), np.uint8), None)
+        crops = np.zeros((1, self._encoder.crop_size, self._encoder.crop_size), np.uint8)
+        self._predictor([WARM_UP_ID], self._encoder(crops), np.zeros((1, GEOMETRY_DIM), np.float32))
+        self._predictor.drop(WARM_UP_ID)
+        self.reset()
+        self._frame_index = index
+        self.reset_timings()
 
     def close(self) -> None:
         """Free MediaPipe's graphs now rather than at garbage collection; the engine is done."""

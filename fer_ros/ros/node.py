@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import dataclasses
+import gc
 import itertools
 import logging
 import threading
@@ -202,6 +203,10 @@ class FerNode(LifecycleNode):
             self.set_model(probe)
             self._hri_input = HriInput(self, self._outputs_for(self.get_fully_qualified_name()))
         self._configured = True
+        # Everything loaded so far (torch, MediaPipe, the models) lives as long as the node: out of
+        # the collector's sight, a full collection no longer walks it while frames wait.
+        gc.collect()
+        gc.freeze()
         what = ", ".join(c.topic for c in self.cameras) if self.cameras else "ROS4HRI faces"
         outs = ", ".join(sorted(self._outputs))
         self.log.info(
@@ -232,11 +237,8 @@ class FerNode(LifecycleNode):
 
     @staticmethod
     def _warm_up(engine: Engine) -> None:
-        """A blank frame through the engine loads MediaPipe's graphs now, not at the first image."""
-        import numpy as np
-
-        engine.process(np.zeros((WARMUP_SIDE, WARMUP_SIDE, 3), np.uint8), None)
-        engine.reset()
+        """MediaPipe's graphs and the networks' first runs now, not at the first image."""
+        engine.warm_up(WARMUP_SIDE)
 
     def on_activate(self, state) -> TransitionCallbackReturn:
         s = self.settings
