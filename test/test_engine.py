@@ -644,3 +644,29 @@ def test_warm_up_leaves_the_engine_as_new(clip_frames, run_clip, engine_model):
         return (e.status, e.face_id, e.label, e.onset, e.onset_stamp, str(e.offset_stamp), e.end_reason)
 
     assert [key(e) for r in warmed for e in r.events] == [key(e) for r in fresh.results for e in r.events]
+
+
+def test_faces_meshed_side_by_side_get_the_landmarks_of_one_after_the_other(clip_frames):
+    """track_all runs every followed face's graph at once (MediaPipe's threads, the solution
+    wrapper's two halves); it must give what ``track`` gives face by face, frame after frame."""
+    from fer_ros.cli.bench import scene
+    from fer_ros.engine.landmarks import FaceLandmarker
+
+    frames, _ = clip_frames(SINGLE_FACE_CLIP)
+    tiles = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in scene(frames, 4, 12)]
+    one, all_ = FaceLandmarker(8), FaceLandmarker(8)
+    try:
+        start = one.process(tiles[0])
+        assert len(start) == 4
+        boxes_one = boxes_all = {k: f.box for k, f in enumerate(start)}
+        for rgb in tiles[1:]:
+            a = [one.track(rgb, k, b) for k, b in boxes_one.items()]
+            b = all_.track_all(rgb, boxes_all)
+            assert all(f is not None for f in a) and all(f is not None for f in b)
+            for fa, fb in zip(a, b):
+                np.testing.assert_array_equal(fa.landmarks, fb.landmarks)
+            boxes_one = {k: f.box for k, f in zip(boxes_one, a)}
+            boxes_all = {k: f.box for k, f in zip(boxes_all, b)}
+    finally:
+        one.close()
+        all_.close()

@@ -16,7 +16,6 @@ differently from the ones it sees at run time:
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import cv2
@@ -74,14 +73,12 @@ class FrontEnd:
         self.max_faces = max_faces
         self.aligned = aligned
         self._landmarker = FaceLandmarker(max_faces, min_detection_confidence)
-        # Followed faces are meshed in parallel: each has its own MediaPipe graph, and MediaPipe
-        # releases the GIL while it runs, so two faces use two cores.
-        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="fer-mesh") if threads > 1 else None
+        # threads > 1: followed faces are meshed side by side, each in its own MediaPipe graph
+        # running on MediaPipe's threads (FaceLandmarker.track_all); 1: one after the other.
+        self.side_by_side = threads > 1
 
     def close(self) -> None:
-        """Free MediaPipe's graphs (and the meshing threads) now rather than at garbage collection."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
+        """Free MediaPipe's graphs now rather than at garbage collection."""
         self._landmarker.close()
 
     def faces(self, rgb: np.ndarray) -> list[Face]:
@@ -100,16 +97,20 @@ class FrontEnd:
         if self.aligned:
             return [self._landmarker.process_aligned(rgb)], [None]
         keys = list(followed)
-        if self._pool is not None and len(keys) > 1:
-            found = list(self._pool.map(lambda fid: self._landmarker.track(rgb, fid, followed[fid]), keys))
+        if self.side_by_side and len(keys) > 1:
+            found = self._landmarker.track_all(rgb, followed)
         else:
             found = [self._landmarker.track(rgb, fid, followed[fid]) for fid in keys]
         faces = [f for f in found if f is not None]
         ids: list[int | None] = [fid for fid, f in zip(keys, found) if f is not None]
         if schedule.due(following=bool(followed), lost=len(faces) < len(followed)):
+            detections = self._landmarker.detect(rgb)
+            if faces:  # a followed face's own detection is not meshed again: the static mesh costs most
+                known = np.stack([g.box for g in faces])
+                detections = [(b, score) for b, score in detections if box_iou(b, known).max() < SAME_FACE_IOU]
             new = [
                 f
-                for f in self._landmarker.process(rgb)
+                for f in self._landmarker.mesh_detections(rgb, detections)
                 if not faces or box_iou(f.box, np.stack([g.box for g in faces])).max() < SAME_FACE_IOU
             ][: max(0, self.max_faces - len(faces))]
             schedule.detected(changed=bool(new) or len(faces) < len(followed))
