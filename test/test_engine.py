@@ -670,3 +670,32 @@ def test_faces_meshed_side_by_side_get_the_landmarks_of_one_after_the_other(clip
     finally:
         one.close()
         all_.close()
+
+
+def test_a_released_graph_follows_the_next_face_as_a_new_graph_does(clip_frames):
+    """A face that ends hands its tracking graph on, cleared with a blank crop (not restarted: a
+    restart costs the next face 26 ms): the next face gets the landmarks a fresh graph gives."""
+    from fer_ros.cli.bench import scene
+    from fer_ros.engine.landmarks import FaceLandmarker
+
+    frames, _ = clip_frames(SINGLE_FACE_CLIP)
+    tiles = [cv2.cvtColor(f, cv2.COLOR_BGR2RGB) for f in scene(frames, 2, 10)]
+    used, fresh = FaceLandmarker(8), FaceLandmarker(8)
+    try:
+        first, second = sorted(used.process(tiles[0]), key=lambda f: f.box[0])
+        box = first.box
+        for rgb in tiles[1:5]:  # the left face, followed by graph 1
+            box = used.track(rgb, 1, box).box
+        handed_on = used._tracking[1]
+        used.release(1)
+        assert used.live_graphs == 0
+        boxes = {"used": second.box, "fresh": second.box}
+        for rgb in tiles[5:]:  # the right face: graph 2 is graph 1 handed on, against a new one
+            a, b = used.track(rgb, 2, boxes["used"]), fresh.track(rgb, 2, boxes["fresh"])
+            assert a is not None and b is not None
+            np.testing.assert_array_equal(a.landmarks, b.landmarks)
+            boxes = {"used": a.box, "fresh": b.box}
+        assert used._tracking[2] is handed_on
+    finally:
+        used.close()
+        fresh.close()

@@ -185,10 +185,12 @@ class Engine:
 
     def warm_up(self, side: int = 64) -> None:
         """Pay the first-use costs now, not on the first real frame: MediaPipe's graphs (a blank
-        frame), then one blank face through the CNN and the recurrent step (ONNX Runtime's first
-        run allocates). Leaves the engine as new (frame indices start again at 0)."""
+        frame; the meshes' first runs), then one blank face through the CNN and the recurrent
+        step (ONNX Runtime's first run allocates). Leaves the engine as new (frame indices start
+        again at 0)."""
         index = self._frame_index
         self.process(np.zeros((side, side, 3), np.uint8), None)
+        self._front.warm_up()
         crops = np.zeros((1, self._encoder.crop_size, self._encoder.crop_size), np.uint8)
         self._predictor([WARM_UP_ID], self._encoder(crops), np.zeros((1, GEOMETRY_DIM), np.float32))
         self._predictor.drop(WARM_UP_ID)

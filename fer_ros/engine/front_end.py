@@ -77,6 +77,10 @@ class FrontEnd:
         # running on MediaPipe's threads (FaceLandmarker.track_all); 1: one after the other.
         self.side_by_side = threads > 1
 
+    def warm_up(self) -> None:
+        """The mesh graphs' first runs now, not on the first face (FaceLandmarker.warm_up)."""
+        self._landmarker.warm_up()
+
     def close(self) -> None:
         """Free MediaPipe's graphs now rather than at garbage collection."""
         self._landmarker.close()
