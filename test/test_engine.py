@@ -699,3 +699,61 @@ def test_a_released_graph_follows_the_next_face_as_a_new_graph_does(clip_frames)
     finally:
         used.close()
         fresh.close()
+
+
+def test_two_cameras_pipelined_on_shared_networks_compute_what_lone_engines_do(clip_frames, engine_model):
+    """The node's worker, offline: two engines share one Models; each turn prepares both cameras'
+    next frames in threads while the networks run on both cameras' previous frames (one batch);
+    some frames are skipped, as newest-frame-wins drops them. Each camera gets exactly what an
+    engine of its own computes on the frames it was given."""
+    import itertools
+    from concurrent.futures import ThreadPoolExecutor
+
+    from fer_ros.engine import Models, run_models
+
+    frames, _ = clip_frames(SHORT_FACE_CLIP)
+    cams = {"left": frames[:45], "right": frames[15:60]}
+    kept = [k for k in range(45) if k % 4 != 3]
+    cfg = EngineConfig(model=engine_model)
+    models, ids = Models(cfg), itertools.count(1)
+    engines = {c: Engine(cfg, models=models, ids=ids) for c in cams}
+    got: dict[str, list] = {c: [] for c in cams}
+    with ThreadPoolExecutor(2) as fronts, ThreadPoolExecutor(1) as ahead:
+
+        def prepare(k):
+            return list(fronts.map(lambda c: engines[c].prepare(cams[c][k], k / 30), cams))
+
+        in_flight = None
+        for k in [*kept, None]:
+            nxt = ahead.submit(prepare, k) if k is not None else None
+            if in_flight is not None:
+                for c, r in zip(cams, run_models(models, list(zip(engines.values(), in_flight)))):
+                    got[c].append(r)
+            in_flight = nxt.result() if nxt is not None else None
+    for engine in engines.values():
+        engine.close()
+    for c, clip in cams.items():
+        with Engine(cfg) as lone:
+            ref = [lone.process(clip[k], k / 30) for k in kept]
+        assert sum(bool(r.faces) for r in ref) >= 0.9 * len(ref)
+        assert len({f.id for r in got[c] for f in r.faces}) == 1, "one face, one id"
+        for a, b in zip(got[c], ref):
+            assert [f.label for f in a.faces] == [f.label for f in b.faces]
+            for fa, fb in zip(a.faces, b.faces):
+                np.testing.assert_allclose(fa.scores, fb.scores, atol=1e-5)
+                np.testing.assert_allclose(fa.box, fb.box, atol=1e-3)
+        key = lambda e: (e.status, e.label, e.onset_stamp, e.end_reason)  # noqa: E731
+        assert [key(e) for r in got[c] for e in r.events] == [key(e) for r in ref for e in r.events]
+
+
+def test_engines_can_be_built_in_threads_at_once():
+    """Each engine exports its networks for ONNX Runtime at start-up; torch's exporter keeps global
+    state, so exports are serialised (runtime._EXPORTING): without that, two at once failed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def build(_):
+        with Engine(EngineConfig(model="recurrent")) as engine:
+            return engine.model_name
+
+    with ThreadPoolExecutor(3) as pool:
+        assert list(pool.map(build, range(3))) == ["recurrent"] * 3

@@ -16,6 +16,7 @@ streaming against) always runs on PyTorch.
 from __future__ import annotations
 
 import io
+import threading
 import warnings
 
 import numpy as np
@@ -51,12 +52,17 @@ def resolve_runtime(runtime: str, device: torch.device) -> str:
     return runtime
 
 
+_EXPORTING = threading.Lock()
+
+
 def _session(export, threads: int):
     """An ONNX Runtime CPU session for the graph ``export(file)`` writes, exported in memory."""
     import onnxruntime as ort
 
     graph = io.BytesIO()
-    with warnings.catch_warnings():  # the TorchScript exporter's deprecation notes (export.py says why it is used)
+    # torch's exporter keeps global state: engines built in threads at once (an EngineGroup, a
+    # test) failed with "GLOBALS.in_onnx_export must be False" without this lock.
+    with _EXPORTING, warnings.catch_warnings():  # the TorchScript exporter's deprecation notes (export.py)
         warnings.simplefilter("ignore", DeprecationWarning)
         export(graph)
     options = ort.SessionOptions()
