@@ -55,10 +55,11 @@ class EngineConfig:
     # torch's CPU threads do spin: with ``runtime: torch`` on a CPU shared with MediaPipe use 1
     # (measured: CNN 4 ms with 1 thread, >200 ms with 2 on a loaded 2-core machine).
     cpu_threads: int = 2
-    # Followed faces meshed in parallel, one MediaPipe graph each (MediaPipe releases the
-    # GIL; its graphs' own executors are not configurable): 2 uses both cores of a small
-    # robot computer; 1 keeps the front stage on the calling thread. The video CLI also runs
-    # the front stage of frame t+1 beside the networks of frame t (Engine.prepare/complete).
+    # > 1: a frame's followed faces are meshed side by side, one MediaPipe graph each, on
+    # MediaPipe's own threads (its executors are not configurable; FaceLandmarker.track_all),
+    # and an EngineGroup prepares this many streams' frames in parallel threads; 1: one after
+    # the other on the calling thread. The video CLI and the node also run the front stage of
+    # frame t+1 beside the networks of frame t (Engine.prepare/complete).
     front_threads: int = 2
     spotter: SpotterConfig = field(default_factory=SpotterConfig)
 

@@ -76,7 +76,8 @@ ENGINE_PARAMS: dict[str, tuple[str, dict]] = {
         _irange(1, 256),
     ),
     "front_threads": (
-        "followed faces meshed in parallel threads (MediaPipe releases the GIL). A change rebuilds the engines.",
+        "above 1, a frame's followed faces are meshed side by side on MediaPipe's threads; 1: one after the "
+        "other. A change rebuilds the engines.",
         _irange(1, 64),
     ),
     "spotter.on_threshold": ("expression activity that opens an interval...", _frange(0.0, 1.0)),
