@@ -23,7 +23,6 @@ Graphs are pooled: a face that ends gives its graph back (reset) for the next on
 from __future__ import annotations
 
 import logging
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -130,8 +129,7 @@ class FaceLandmarker:
         self._mp = mp
         self._mesh_confidence = min_mesh_confidence
         self._tracking: dict[int, Any] = {}  # face key -> its tracking-mode face-mesh graph (mediapipe: untyped)
-        self._spare: list[Any] = []  # graphs of faces that ended, reset, ready for the next face
-        self._lock = threading.Lock()
+        self._spare: list[Any] = []  # graphs of faces that ended, cleared (release), ready for the next face
         self.max_faces = max_faces
         self._detectors = [
             mp.solutions.face_detection.FaceDetection(
@@ -181,10 +179,7 @@ class FaceLandmarker:
         return _image_points(graph.process(crop).multi_face_landmarks, m)
 
     def _graph(self, key: int):
-        with self._lock:  # one graph per face, handed out once (engines of a group run in threads)
-            return self._graph_locked(key)
-
-    def _graph_locked(self, key: int):
+        """The tracking graph of face ``key`` (a spare one, or a new one, for a new face)."""
         if key not in self._tracking:
             self._tracking[key] = self._spare.pop() if self._spare else self._new_tracking_graph()
         return self._tracking[key]
