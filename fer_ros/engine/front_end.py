@@ -108,15 +108,16 @@ class FrontEnd:
         faces = [f for f in found if f is not None]
         ids: list[int | None] = [fid for fid, f in zip(keys, found) if f is not None]
         if schedule.due(following=bool(followed), lost=len(faces) < len(followed)):
-            detections = self._landmarker.detect(rgb)
-            if faces:  # a followed face's own detection is not meshed again: the static mesh costs most
-                known = np.stack([g.box for g in faces])
-                detections = [(b, score) for b, score in detections if box_iou(b, known).max() < SAME_FACE_IOU]
-            new = [
-                f
-                for f in self._landmarker.mesh_detections(rgb, detections)
-                if not faces or box_iou(f.box, np.stack([g.box for g in faces])).max() < SAME_FACE_IOU
-            ][: max(0, self.max_faces - len(faces))]
+            known = np.stack([g.box for g in faces]) if faces else None
+
+            def new_face(box: np.ndarray) -> bool:
+                return known is None or box_iou(box, known).max() < SAME_FACE_IOU
+
+            # A followed face's own detection is not meshed again (the static mesh costs most); a
+            # mesh that lands on a followed face is dropped too.
+            detections = [(b, score) for b, score in self._landmarker.detect(rgb) if new_face(b)]
+            new = [f for f in self._landmarker.mesh_detections(rgb, detections) if new_face(f.box)]
+            new = new[: max(0, self.max_faces - len(faces))]
             schedule.detected(changed=bool(new) or len(faces) < len(followed))
             faces += new
             ids += [None] * len(new)
