@@ -47,7 +47,8 @@ def _host(x: torch.Tensor) -> np.ndarray:
     return x.detach().float().cpu().numpy()
 
 
-def _softmax(logits: np.ndarray) -> np.ndarray:
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Class probabilities of numpy logits over the last axis (the one copy: training uses it too)."""
     e = np.exp(logits - logits.max(axis=-1, keepdims=True))
     return e / e.sum(axis=-1, keepdims=True)
 
@@ -150,7 +151,7 @@ class RecurrentPredictor:
             np.ascontiguousarray(app, np.float32), np.ascontiguousarray(geometry, np.float32), self.pool.gather(idx)
         )
         self.pool.scatter(idx, state)
-        return Predictions(_softmax(logits), intensity, activity)
+        return Predictions(softmax(logits), intensity, activity)
 
     @torch.inference_mode()
     def _torch_step(self, ids: list[int], appearance: torch.Tensor | np.ndarray, geometry: np.ndarray) -> Predictions:

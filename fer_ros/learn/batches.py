@@ -16,15 +16,11 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from fer_ros.engine.predictors import softmax
 from fer_ros.model.classes import NEUTRAL, NUM_CLASSES
 
 from . import augment
 from .sequences import SequenceData
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
 
 
 @torch.inference_mode()

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from fer_ros.engine.align import to_canonical
+from fer_ros.engine.predictors import softmax
 from fer_ros.model.classes import NEUTRAL, NUM_CLASSES
 
 from .warp import FACE_FRACTION, FRAME_SIZE
@@ -83,11 +84,6 @@ def rest_label_of(probs: np.ndarray) -> int:
     return top if probs[top] >= 0.6 else -1
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(-1, keepdims=True))
-    return e / e.sum(-1, keepdims=True)
-
-
 class _Tools:
     """The engine's front end and appearance network, built on first use, for finding and
     reading the base faces (the same code the engine runs on a frame)."""
@@ -110,7 +106,7 @@ class _Tools:
     def probs(self, bgr, faces) -> np.ndarray:
         self._build()
         out = self._encoder(self._front.crops(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY), faces)).cpu().numpy()
-        return _softmax(out[:, -NUM_CLASSES:])
+        return softmax(out[:, -NUM_CLASSES:])
 
     def close(self) -> None:
         if self._front is not None:

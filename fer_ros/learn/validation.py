@@ -30,12 +30,13 @@ import math
 import numpy as np
 import torch
 
+from fer_ros.engine.predictors import softmax
 from fer_ros.engine.spotter import STATUS_ENDED, Spotter
 from fer_ros.model.classes import CLASS_NAMES, NUM_CLASSES
 from fer_ros.model.expression import ExpressionModel
 
 from . import metrics
-from .batches import collate, relative_intensity, softmax
+from .batches import collate, relative_intensity
 from .sequences import SequenceData
 
 PARTIAL = (0.25, 0.5, 1.0)
