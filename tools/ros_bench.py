@@ -27,11 +27,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "test"))
-LARGE_IMAGES_PROFILE = ROOT / "config" / "fastdds_large_images.xml"
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "test"))
 
 from ros_harness import (  # noqa: E402
+    DDS_PROFILE,
     Client,
     NodeProcess,
     image_msg,
@@ -81,7 +80,7 @@ def main() -> int:
     if args.cameras < 1:
         p.error("--cameras must be >= 1")
     if args.publisher_dds == "large-images":  # read when this process's (and the node's) participant is made
-        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(LARGE_IMAGES_PROFILE)
+        os.environ["FASTRTPS_DEFAULT_PROFILES_FILE"] = str(DDS_PROFILE)
     else:
         os.environ.pop("FASTRTPS_DEFAULT_PROFILES_FILE", None)
     topics = ["/image_raw"] if args.cameras == 1 else [f"/cam{i + 1}/image_raw" for i in range(args.cameras)]
